@@ -1,0 +1,41 @@
+import type { JobsOptions } from 'bullmq';
+import type { z } from 'zod';
+import type { Container } from '../server/container.js';
+import { expireMatchReservation } from './expire-match-reservation.job.js';
+import { processStripeEvent } from './process-stripe-event.job.js';
+import type { QueueName } from './queues.js';
+import { recordProcessorFee } from './record-processor-fee.job.js';
+import { runLedgerChecks } from './run-ledger-checks.hourly.job.js';
+import { sweepMatching } from './sweep-matching.every-minute.job.js';
+import { sweepPayments } from './sweep-payments.every-15s.job.js';
+
+/** A job: its queue, its payload's schema, options, and what it does. */
+export interface JobDefinition<P> {
+  name: string;
+  queue: QueueName;
+  payloadSchema: z.ZodType<P>;
+  options?: JobsOptions;
+  perform(c: Container, payload: P): Promise<unknown>;
+  /** Called once the last attempt has failed. */
+  onFailed?(c: Container, payload: P, err: unknown): Promise<void>;
+}
+
+/** Every job the workers run. */
+export const JOBS: JobDefinition<any>[] = [processStripeEvent, recordProcessorFee, expireMatchReservation, sweepPayments, sweepMatching, runLedgerChecks];
+
+/** Repeating jobs and their intervals (BullMQ job schedulers). */
+export const SCHEDULES = (c: Container) => [
+  { id: 'sweep-payments.every-15s', job: 'sweep-payments', every: c.config.EVENT_SWEEP_INTERVAL_MS },
+  { id: 'sweep-matching.every-minute', job: 'sweep-matching', every: Math.max(c.config.EVENT_SWEEP_INTERVAL_MS, 60_000) },
+  { id: 'run-ledger-checks.hourly', job: 'run-ledger-checks', every: 3_600_000 },
+];
+
+/** Fails at boot if a job name is registered twice or a schedule names no job. */
+export function assertRegistry(jobs: JobDefinition<unknown>[] = JOBS): Map<string, JobDefinition<unknown>> {
+  const byName = new Map<string, JobDefinition<unknown>>();
+  for (const j of jobs) {
+    if (byName.has(j.name)) throw new Error(`job ${j.name} has more than one processor`);
+    byName.set(j.name, j);
+  }
+  return byName;
+}

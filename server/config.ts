@@ -1,0 +1,109 @@
+import { z } from 'zod';
+
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
+
+/** Every setting the service reads, each documented; README's table mirrors this list. */
+const schema = z
+  .object({
+    /** `development`, `test` or `production`. */
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    /** HTTP port for web pages, the API, the webhook and socket.io. */
+    PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+    /** Address to listen on. */
+    HOST: z.string().default('0.0.0.0'),
+    /** Public base URL printed at start and used in links; defaults to http://localhost:PORT. */
+    PUBLIC_URL: z.url().optional(),
+    /** PostgreSQL, the system of record. The database is created if it is missing. */
+    DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL').default('postgres://postgres@127.0.0.1:5432/shanhui'),
+    /** Maximum PostgreSQL connections per process. */
+    DB_POOL_MAX: z.coerce.number().int().min(2).max(200).default(10),
+    /** Redis for queues, socket.io fan-out and live totals. */
+    REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').default('redis://127.0.0.1:6379'),
+    /** Prefix for every Redis key and queue, so several deployments can share one Redis. */
+    REDIS_PREFIX: z.string().regex(/^[a-z0-9_-]+$/i).default('shanhui'),
+    /** Stripe secret key. Without it the sandbox payment provider runs (test mode, no real money). */
+    STRIPE_SECRET_KEY: z.string().startsWith('sk_').optional(),
+    /** Stripe publishable key, for Stripe.js on the checkout page. */
+    STRIPE_PUBLISHABLE_KEY: z.string().startsWith('pk_').optional(),
+    /** Signing secret of the Stripe webhook endpoint. Required with STRIPE_SECRET_KEY. */
+    STRIPE_WEBHOOK_SECRET: z.string().startsWith('whsec_').optional(),
+    /** Override the Stripe API host (e.g. stripe-mock at localhost). */
+    STRIPE_API_HOST: z.string().optional(),
+    /** Override the Stripe API port. */
+    STRIPE_API_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+    /** Override the Stripe API protocol. */
+    STRIPE_API_PROTOCOL: z.enum(['http', 'https']).optional(),
+    /** Value of an association_admin API token that must exist after start. */
+    BOOTSTRAP_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** Seed demo data when the database is empty. */
+    SEED_DEMO: bool.default(true),
+    /** `all` runs web and worker in one process; `web` or `worker` run one of them. */
+    ROLE: z.enum(['all', 'web', 'worker']).default('all'),
+    /** pino log level. */
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Largest single donation, in fen (default ¥50,000). */
+    DONATION_MAX_AMOUNT: z.coerce.number().int().min(100).max(10_000_000_000).default(5_000_000),
+    /** Concurrency of each BullMQ worker. */
+    WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
+    /** How often the sweeper re-enqueues stored but unprocessed payment events, in ms. */
+    EVENT_SWEEP_INTERVAL_MS: z.coerce.number().int().min(100).default(15_000),
+    /** How long a pending donation's match stays reserved before it is released, in ms. */
+    MATCH_RESERVATION_TTL_MS: z.coerce.number().int().min(1000).default(30 * 60_000),
+    /** Key for hashing donor emails, phones and payment fingerprints (risk identities). */
+    IDENTITY_SECRET: z.string().min(16, 'must be at least 16 characters').default('shanhui-development-identity-key'),
+    /** Key that signs session and CSRF cookies. Required in production. */
+    SESSION_SECRET: z.string().min(16, 'must be at least 16 characters').default('shanhui-development-session-key'),
+    /** Send cookies only over HTTPS (defaults to true when PUBLIC_URL is https). */
+    COOKIE_SECURE: bool.optional(),
+    /** Bearer token for GET /metrics; without it only admins may read metrics. */
+    METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    /** Donations one IP address may start per minute (API and form together). */
+    DONATION_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).max(1_000_000).default(30),
+    /** Stored events younger than this are left to their own job by the sweeper, in ms. */
+    EVENT_SWEEP_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+  })
+  .superRefine((env, ctx) => {
+    if (env.NODE_ENV === 'production' && env.SESSION_SECRET === 'shanhui-development-session-key') {
+      ctx.addIssue({ code: 'custom', path: ['SESSION_SECRET'], message: 'must be set in production' });
+    }
+    if (env.NODE_ENV === 'production' && env.IDENTITY_SECRET === 'shanhui-development-identity-key') {
+      ctx.addIssue({ code: 'custom', path: ['IDENTITY_SECRET'], message: 'must be set in production' });
+    }
+    if (env.STRIPE_SECRET_KEY && !env.STRIPE_WEBHOOK_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['STRIPE_WEBHOOK_SECRET'], message: 'is required when STRIPE_SECRET_KEY is set' });
+    }
+  });
+
+export type Config = Readonly<z.infer<typeof schema>> & {
+  /** `stripe` when a secret key is set, else the offline `sandbox`. */
+  readonly paymentProvider: 'stripe' | 'sandbox';
+  /** The webhook signing secret in force (sandbox mode signs its own events with a fixed one). */
+  readonly webhookSecret: string;
+  readonly publicUrl: string;
+  /** Whether cookies carry the Secure flag. */
+  readonly cookieSecure: boolean;
+};
+
+/** Secret the sandbox provider signs its events with when no Stripe webhook secret is set. */
+export const SANDBOX_WEBHOOK_SECRET = 'whsec_shanhui_sandbox_test_mode';
+
+/** Thrown at boot with one line per bad variable, naming it. */
+export class ConfigError extends Error {}
+
+/** Parses an environment once; fails fast with a message naming each bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(env)'}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const c = parsed.data;
+  return Object.freeze({
+    ...c,
+    paymentProvider: c.STRIPE_SECRET_KEY ? 'stripe' : 'sandbox',
+    webhookSecret: c.STRIPE_WEBHOOK_SECRET ?? SANDBOX_WEBHOOK_SECRET,
+    publicUrl: (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/$/, ''),
+    cookieSecure: c.COOKIE_SECURE ?? (c.PUBLIC_URL ?? '').startsWith('https://'),
+  } as const);
+}

@@ -1,0 +1,50 @@
+import type { Request, Response } from 'express';
+import type { z } from 'zod';
+import { issuesToFields } from '../../http/validation.js';
+import { pager } from '../../http/pagination.js';
+import { ForbiddenError } from '../../lib/errors.js';
+import { auditContext } from '../audit/index.js';
+import { can, type Action, type Subject } from '../auth/index.js';
+import type { Container } from '../../container.js';
+
+/** Throws 403 unless the signed-in principal may do this. */
+export function allow(req: Request, action: Action, subject: Subject = {}): void {
+  if (!can(req.principal, action, subject)) throw new ForbiddenError();
+}
+
+/** Parses a console form; on failure renders the view with 422 and field errors, returning null. */
+export function formOr422<S extends z.ZodType>(req: Request, res: Response, schema: S, view: string, locals: Record<string, unknown>): z.infer<S> | null {
+  const r = schema.safeParse(req.body ?? {});
+  if (r.success) return r.data;
+  res.status(422).render(view, { ...locals, values: req.body ?? {}, errors: issuesToFields(r.error.issues, req.t) });
+  return null;
+}
+
+/** Appends an audit entry for a console write. */
+export function audited(c: Container, req: Request, entry: Parameters<Container['audit']['record']>[1]): Promise<void> {
+  return c.audit.record(auditContext(req), entry);
+}
+
+/** Shows a one-time message on the next page and redirects there. */
+export function flashTo(req: Request, res: Response, to: string, text: string, kind: 'ok' | 'error' = 'ok', secret?: string): void {
+  req.session.flash = [...(req.session.flash ?? []), { kind, text, ...(secret ? { secret } : {}) }];
+  res.redirect(303, to);
+}
+
+/** Pager locals that keep the current filters in the page links. */
+export function pagerLinks(req: Request, page: number, perPage: number, total: number) {
+  const p = pager({ page, perPage, total });
+  const link = (n: number) => {
+    const u = new URL(req.originalUrl, 'http://x');
+    u.searchParams.set('page', String(n));
+    return `${u.pathname}${u.search}`;
+  };
+  return { ...p, prevHref: p.prev ? link(p.prev) : null, nextHref: p.next ? link(p.next) : null, total };
+}
+
+/** The same URL as a CSV export (`/x?…` → `/x.csv?…`). */
+export function csvHref(req: Request): string {
+  const u = new URL(req.originalUrl, 'http://x');
+  u.searchParams.delete('page');
+  return `${u.pathname}.csv${u.search}`;
+}

@@ -1,0 +1,14 @@
+export { createDonationsService, type DonationsService } from './donations.service.js';
+export { createPaymentEvents, type PaymentEvents } from './payment-events.js';
+export { createProcessorFees, FeeNotYetKnownError, type ProcessorFees } from './processor-fees.js';
+export { createWebhookIntake, type WebhookIntake, type Enqueue } from './webhook-intake.js';
+export { donationsApi } from './donations.routes.js';
+export { donationPages } from './donations.pages.js';
+export { sandboxPages } from './sandbox.pages.js';
+export { webhookRouter } from './webhook.routes.js';
+export { presentDonation, presentPublicDonation, presentDonationStatus, displayName } from './donations.presenter.js';
+export { donationsRepo, type DonationRow } from './donations.repo.js';
+export { createStripeProvider } from './providers/stripe.provider.js';
+export { createSandboxProvider, SANDBOX_FEE_BASIS_POINTS, sandboxFee, type SandboxProvider } from './providers/sandbox.provider.js';
+export type { PaymentProvider } from './providers/payment-provider.js';
+export { donationCreate, RefundCreate } from './donations.schemas.js';

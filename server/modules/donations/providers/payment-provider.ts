@@ -1,0 +1,45 @@
+import type { Currency } from '../../../lib/money.js';
+
+export interface CreatePaymentInput {
+  donationId: string;
+  amountMinor: number;
+  currency: Currency;
+  description: string;
+}
+
+export interface CreatedPayment {
+  /** The processor's payment id (a PaymentIntent id, `pi_…`). */
+  paymentRef: string;
+  /** For Stripe.js; null where the checkout needs none. */
+  clientSecret: string | null;
+}
+
+/** A refund as the processor reports it. Only non-failed refunds move money in our books. */
+export interface ProviderRefund {
+  id: string;
+  amount: number;
+  status: string;
+}
+
+/**
+ * What the donation path needs from a payment processor. Events come back through the
+ * Stripe-format webhook either way, so one processing path serves both implementations.
+ * Reconciliation adds `listBalanceTransactions(payout)` here.
+ */
+export interface PaymentProvider {
+  readonly name: 'stripe' | 'sandbox';
+  /** True when no real money can move (sandbox, or a Stripe test key). */
+  readonly testMode: boolean;
+  /** Creates (idempotently, keyed by the donation id) the processor's payment for a donation. */
+  createPayment(input: CreatePaymentInput): Promise<CreatedPayment>;
+  /** Asks the processor to refund; the ledger moves only when its event arrives. */
+  refund(input: { paymentRef: string; amountMinor: number; idempotencyKey: string }): Promise<{ refundId: string }>;
+  /** Every refund of a charge, for events that do not list them. */
+  listRefunds(chargeId: string): Promise<ProviderRefund[]>;
+  /** The payer's stable payment fingerprint (card, Alipay or WeChat Pay account), if the processor gives one. */
+  fetchFingerprint(paymentRef: string): Promise<string | null>;
+  /** The processor's fee on a payment once known, else null. */
+  fetchFee(paymentRef: string): Promise<number | null>;
+  /** Where the donor completes payment. */
+  checkoutPath(donationId: string): string;
+}

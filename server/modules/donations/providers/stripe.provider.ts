@@ -1,0 +1,74 @@
+import Stripe from 'stripe';
+import type { CreatePaymentInput, PaymentProvider, ProviderRefund } from './payment-provider.js';
+
+export interface StripeSettings {
+  secretKey: string;
+  host?: string;
+  port?: number;
+  protocol?: 'http' | 'https';
+}
+
+/** Builds the official SDK client, honouring the STRIPE_API_HOST/PORT/PROTOCOL overrides. */
+export function createStripeClient(s: StripeSettings): Stripe {
+  return new Stripe(s.secretKey, {
+    ...(s.host ? { host: s.host } : {}),
+    ...(s.port ? { port: s.port } : {}),
+    ...(s.protocol ? { protocol: s.protocol } : {}),
+    maxNetworkRetries: 2,
+    timeout: 15_000,
+    appInfo: { name: 'shanhui' },
+  });
+}
+
+/** Payments through Stripe: WeChat Pay, Alipay and cards, in CNY. */
+export function createStripeProvider(s: StripeSettings): PaymentProvider {
+  const stripe = createStripeClient(s);
+  return {
+    name: 'stripe',
+    testMode: s.secretKey.startsWith('sk_test_'),
+
+    async createPayment(input: CreatePaymentInput) {
+      const pi = await stripe.paymentIntents.create(
+        {
+          amount: input.amountMinor,
+          currency: input.currency.toLowerCase(),
+          allowed_payment_method_types: ['wechat_pay', 'alipay', 'card'],
+          payment_method_options: { wechat_pay: { client: 'web' } },
+          description: input.description,
+          metadata: { donation_id: input.donationId },
+        },
+        { idempotencyKey: `donation-${input.donationId}` },
+      );
+      return { paymentRef: pi.id, clientSecret: pi.client_secret };
+    },
+
+    async refund({ paymentRef, amountMinor, idempotencyKey }) {
+      const r = await stripe.refunds.create({ payment_intent: paymentRef, amount: amountMinor }, { idempotencyKey });
+      return { refundId: r.id };
+    },
+
+    async listRefunds(chargeId: string): Promise<ProviderRefund[]> {
+      const out: ProviderRefund[] = [];
+      for await (const r of stripe.refunds.list({ charge: chargeId, limit: 100 })) out.push({ id: r.id, amount: r.amount, status: r.status ?? 'pending' });
+      return out;
+    },
+
+    async fetchFingerprint(paymentRef: string) {
+      const pi = await stripe.paymentIntents.retrieve(paymentRef, { expand: ['latest_charge'] });
+      const details = typeof pi.latest_charge === 'object' ? pi.latest_charge?.payment_method_details : null;
+      if (!details) return null;
+      const method = (details as unknown as Record<string, { fingerprint?: string | null } | undefined>)[details.type];
+      return method?.fingerprint ?? null;
+    },
+
+    async fetchFee(paymentRef: string) {
+      const pi = await stripe.paymentIntents.retrieve(paymentRef, { expand: ['latest_charge.balance_transaction'] });
+      const charge = pi.latest_charge;
+      if (!charge || typeof charge === 'string') return null;
+      const bt = charge.balance_transaction;
+      return bt && typeof bt !== 'string' ? bt.fee : null;
+    },
+
+    checkoutPath: (donationId) => `/donations/${donationId}/checkout`,
+  };
+}

@@ -1,0 +1,1 @@
+export { geoRepo, type StreetRow } from './geo.repo.js';

@@ -1,0 +1,6 @@
+export { chart, type AccountSpec } from './accounts.js';
+export { JournalKind } from './journal-kinds.js';
+export { createLedgerService, credit, debit, InsufficientFundsError, type LedgerService, type JournalInput, type Leg, type PostedJournal } from './ledger.service.js';
+export { checkInvariants, INVARIANTS, type InvariantResult } from './invariants.js';
+export { trialBalance, type TrialBalance } from './trial-balance.js';
+export { ledgerRouter } from './ledger.routes.js';

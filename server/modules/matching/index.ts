@@ -1,0 +1,14 @@
+export { createGrantsService, type GrantsService } from './grants.service.js';
+export { createAllocations, type Allocations, type MatchCampaign, type MatchDonation } from './allocations.js';
+export { createMatchingService, type MatchingService, type MatchState } from './matching.service.js';
+export { grantsApi } from './matching.routes.js';
+export { riskApi } from './risk.routes.js';
+export { organisationsApi } from './organisations.routes.js';
+export { presentGrant, presentGrantTotals } from './matching.presenter.js';
+export { Rules, GrantCreate, LinkedParty, TopUp, type MatchRules, type RulesInput } from './matching.schemas.js';
+export { evaluate, drawFromSeed, openSlot, nextSlotOpening, cstDate } from './rules.js';
+export { identityHash, donationIdentities } from './identity.js';
+export { allocateByWeight, allocateWithCap, quadraticWeights, isqrt } from './close-distribution.js';
+export { grantsRepo, type GrantRow } from './grants.repo.js';
+export { dryRun, type DryRunInput } from './dry-run.js';
+export { VELOCITY_LIMIT, VELOCITY_WINDOW_MS } from './risk.js';
