@@ -65,6 +65,7 @@ export function createApp(c: Container): Express {
     next();
   });
   app.use('/public', express.static(path.join(root, 'public'), { maxAge: '1h', index: false }));
+  app.get('/favicon.ico', (_req, res) => res.type('image/svg+xml').sendFile(path.join(root, 'public/img/icon.svg'), { maxAge: '1d' }));
   app.get('/public/vendor/chart.umd.js', (_req, res) => res.sendFile(path.join(root, 'node_modules/chart.js/dist/chart.umd.js'), { maxAge: '1d' }));
 
   app.use(healthRouter({ db: c.db, redis: c.redis }));
