@@ -43,6 +43,10 @@ const schema = z
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Largest single donation, in fen (default ¥50,000). */
     DONATION_MAX_AMOUNT: z.coerce.number().int().min(100).max(10_000_000_000).default(5_000_000),
+    /** Most new donations written (and their matches reserved) in one transaction; 1 writes each alone. */
+    DONATION_BATCH_MAX: z.coerce.number().int().min(1).max(1000).default(64),
+    /** Donation batches one process writes at once; further donations wait for the next batch. */
+    DONATION_BATCH_IN_FLIGHT: z.coerce.number().int().min(1).max(200).default(2),
     /** Concurrency of each BullMQ worker. */
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
     /** How often the sweeper re-enqueues stored but unprocessed payment events, in ms. */

@@ -9,13 +9,13 @@ import { createAuthService, createLoginLimiter } from './modules/auth/index.js';
 import { campaignsRepo, createCampaignsService, createCampaignTotals } from './modules/campaigns/index.js';
 import {
   createDonationsService, createPaymentEvents, createProcessorFees, createSandboxProvider, createStripeProvider, createWebhookIntake,
-  displayName, donationsRepo, presentDonationStatus, type Enqueue, type PaymentProvider, type SandboxProvider, type WebhookIntake,
+  displayName, donationsRepo, presentDonationStatus, type Enqueue, type PaymentProvider, type ReserveMatch, type SandboxProvider, type WebhookIntake,
 } from './modules/donations/index.js';
 import { createFundsService } from './modules/funds/index.js';
 import { createApprovals } from './modules/approvals/index.js';
 import { createAudit } from './modules/audit/index.js';
 import { createLedgerService, credit, debit, JournalKind } from './modules/ledger/index.js';
-import { createAllocations, createGrantsService, createMatchingService, presentGrantTotals, type MatchingService } from './modules/matching/index.js';
+import { createAllocations, createGrantsService, createMatchingService, presentGrantTotals, type GrantRow, type MatchingService } from './modules/matching/index.js';
 import { createPublisher } from './modules/realtime/index.js';
 
 /** How long a producer waits for Redis before giving up (the sweeper covers the rest). */
@@ -85,17 +85,17 @@ export async function createContainer(config: Config, log: Logger, db: Knex) {
   matching = createMatchingService({ db, ledger, grants, allocations, identitySecret: config.IDENTITY_SECRET, onGrantsChanged: (ids) => ids.forEach((id) => void publisher.grantChanged(id)) });
   const live = matching;
 
-  const donations = createDonationsService({
-    db, campaigns, provider, log,
-    matching: {
-      prepare: (c, at) => live.prepare(c, at),
-      reserve: (trx, d, c, at, prepared) => live.reserve(trx, d, c, at, prepared as Awaited<ReturnType<typeof live.prepare>>),
-      reserved: (donationId, grantIds) => {
-        live.notify(grantIds);
-        enqueue('expire-match-reservation', { donationId }, `expire-${donationId}`, { delay: config.MATCH_RESERVATION_TTL_MS + 1000 }).catch((err) =>
-          log.warn({ err, donationId }, 'expiry job not enqueued; the sweeper will release it'));
-      },
+  const reserveMatch: ReserveMatch<GrantRow[]> = {
+    prepare: (c, at) => live.prepare(c, at),
+    plan: (gifts) => live.plan(gifts),
+    reserved: (donationId, grantIds) => {
+      live.notify(grantIds);
+      enqueue('expire-match-reservation', { donationId }, `expire-${donationId}`, { delay: config.MATCH_RESERVATION_TTL_MS + 1000 }).catch((err) =>
+        log.warn({ err, donationId }, 'expiry job not enqueued; the sweeper will release it'));
     },
+  };
+  const donations = createDonationsService({
+    db, campaigns, provider, log, matching: reserveMatch as ReserveMatch, batch: { max: config.DONATION_BATCH_MAX, inFlight: config.DONATION_BATCH_IN_FLIGHT },
   });
   const paymentEvents = createPaymentEvents({
     db, ledger, provider, enqueue, log,
@@ -132,7 +132,7 @@ export async function createContainer(config: Config, log: Logger, db: Knex) {
 
   return {
     config, log, db, redis, pubsub, queues, enqueue,
-    ledger, auth, funds, totals, campaigns, provider, sandbox, donations, intake, paymentEvents, fees, publisher, grants, matching: live,
+    ledger, auth, funds, totals, campaigns, provider, sandbox, donations, reserveMatch, intake, paymentEvents, fees, publisher, grants, matching: live,
     audit, approvals, limiter,
 
     async close(): Promise<void> {

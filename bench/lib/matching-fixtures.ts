@@ -10,7 +10,7 @@ import type pg from 'pg';
 import type { Container } from '../../server/container.js';
 import { SYSTEM_PRINCIPAL } from '../../server/modules/auth/index.js';
 import type { CampaignRow } from '../../server/modules/campaigns/index.js';
-import { donationsRepo } from '../../server/modules/donations/donations.repo.js';
+import { createDonationBatches, type DonationBatches, type ReserveMatch } from '../../server/modules/donations/index.js';
 import { geoRepo } from '../../server/modules/geo/index.js';
 import { GrantCreate, type GrantRow } from '../../server/modules/matching/index.js';
 import type { StepTimer } from './profile.js';
@@ -55,36 +55,42 @@ export async function activeGrant(c: Container, o: { budget: number; shards: num
 /** A random gift of 100–5000 fen (¥1–¥50). */
 export const randomAmount = () => 100 + Math.floor(Math.random() * 4901);
 
+/** How the reservation step writes: each donation in its own transaction, or group-committed in batches. */
+export type Writing = 'alone' | 'batched';
+
+/** A donation writer as the service builds one: `alone` is one transaction per gift, `batched` the service's defaults. */
+export function batchesFor(c: Container, writing: Writing, concurrency: number): DonationBatches {
+  return writing === 'alone'
+    ? createDonationBatches({ db: c.db, matching: c.reserveMatch as ReserveMatch, log: c.log, maxBatch: 1, maxInFlight: concurrency })
+    : createDonationBatches({ db: c.db, matching: c.reserveMatch as ReserveMatch, log: c.log, maxBatch: c.config.DONATION_BATCH_MAX, maxInFlight: c.config.DONATION_BATCH_IN_FLIGHT });
+}
+
 /**
  * The reservation step of `donations.create`: matching's `prepare` (the grants that apply,
- * cached, outside the transaction), then one transaction that inserts the pending donation (the
- * same columns the service writes) and reserves its match. Resolves with the match reserved (fen).
- * With a StepTimer, the wall time of prepare, begin (connection + BEGIN), insert, reserve and
- * commit is added to it.
+ * cached, outside the transaction), then the writer: the pending donation (the same columns the
+ * service writes) inserted and its match reserved, in its own transaction or in the next batch.
+ * Resolves with the match reserved (fen). With a StepTimer, the wall time of prepare and write
+ * is added to it.
  */
-export async function reserveOne(c: Container, campaign: CampaignRow, amount: number, email: string | null, steps?: StepTimer): Promise<number> {
+export async function reserveOne(c: Container, batches: DonationBatches, campaign: CampaignRow, amount: number, email: string | null, steps?: StepTimer): Promise<number> {
   const key = randomUUID();
   const print = createHash('sha256').update(JSON.stringify([campaign.slug, amount, 'CNY', null, email, null, true, null, null])).digest('hex');
   const at = new Date();
   let t = performance.now();
-  const prepared = await c.matching.prepare(campaign, at);
+  const prepared = await c.reserveMatch.prepare(campaign, at);
   if (steps) t = steps.add('prepare', t);
-  const reserved = await c.db.transaction(async (trx) => {
-    if (steps) t = steps.add('begin', t);
-    const row = await donationsRepo.insert(trx, {
-      campaign_id: campaign.id, amount_minor: amount, currency: 'CNY', donor_name: null, donor_email: email, donor_phone: null,
-      anonymous: true, message: null, team: null, idempotency_key: key, request_fingerprint: print, provider: c.provider.name, created_at: at,
-    });
-    if (steps) t = steps.add('insert', t);
-    const r = (await c.matching.reserve(trx, row, campaign, at, prepared)).reserved;
-    if (steps) t = steps.add('reserve', t);
-    return r;
+  const written = await batches.submit({
+    campaign, at, prepared,
+    row: {
+      id: randomUUID(), campaign_id: campaign.id, amount_minor: amount, currency: 'CNY', donor_name: null, donor_email: email, donor_phone: null,
+      anonymous: true, message: null, team: null, idempotency_key: key, request_fingerprint: print, provider: c.provider.name, created_at: at, user_id: null,
+    },
   });
   if (steps) {
-    steps.add('commit', t);
+    steps.add('write', t);
     steps.units++;
   }
-  return reserved;
+  return written.reserved;
 }
 
 export interface PoolFigures {

@@ -3,12 +3,12 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 
-/** A positive integer from the environment, or the default. */
-export function envInt(name: string, fallback: number): number {
+/** An integer of at least `min` (default 1) from the environment, or the default. */
+export function envInt(name: string, fallback: number, min = 1): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer of at least ${min}, got ${JSON.stringify(raw)}`);
   return n;
 }
 

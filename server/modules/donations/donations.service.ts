@@ -1,10 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
-import { isUniqueViolation } from '../../db/pg-errors.js';
 import { ConflictError, ForbiddenError, NotFoundError, PaymentError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { can, type Principal } from '../auth/index.js';
 import { isAccepting, type CampaignRow, type CampaignsService } from '../campaigns/index.js';
+import { createDonationBatches, type ReserveMatch } from './donation-batches.js';
 import { donationsRepo, type DonationRow } from './donations.repo.js';
 import type { DonationCreateInput } from './donations.schemas.js';
 import type { PaymentProvider } from './providers/payment-provider.js';
@@ -15,18 +15,10 @@ function fingerprint(slug: string, input: DonationCreateInput): string {
   return createHash('sha256').update(canonical).digest('hex');
 }
 
-/** What donations need from matching: reserve inside the creating transaction, then say which grants moved. */
-export interface ReserveMatch<P = unknown> {
-  /** Outside the transaction: what reserving will need (never a second connection inside it). */
-  prepare(c: CampaignRow, at: Date): Promise<P>;
-  reserve(trx: Knex.Transaction, d: DonationRow, c: CampaignRow, at: Date, prepared: P): Promise<{ reserved: number; grants: number[] }>;
-  /** After commit: live updates for the grants touched, and the reservation's expiry job. */
-  reserved(donationId: string, grants: number[]): void;
-}
-
 /** Donation use cases: create (idempotent, reserving its match), read, and ask the processor for a refund. */
-export function createDonationsService(deps: { db: Knex; campaigns: CampaignsService; provider: PaymentProvider; log: Logger; matching?: ReserveMatch }) {
+export function createDonationsService(deps: { db: Knex; campaigns: CampaignsService; provider: PaymentProvider; log: Logger; matching?: ReserveMatch; batch?: { max: number; inFlight: number } }) {
   const { db, provider, log } = deps;
+  const batches = createDonationBatches({ db, matching: deps.matching, log, maxBatch: deps.batch?.max ?? 64, maxInFlight: deps.batch?.inFlight ?? 2 });
 
   /** Creates the processor payment once; a retry (same key) resumes here if the first call failed. */
   async function ensurePayment(d: DonationRow): Promise<DonationRow> {
@@ -54,24 +46,18 @@ export function createDonationsService(deps: { db: Knex; campaigns: CampaignsSer
       if (!donation) {
         const campaign = await deps.campaigns.getBySlug(slug);
         if (!isAccepting(campaign)) throw new ConflictError('campaign_not_accepting', 'errors.campaign_not_accepting');
-        try {
-          const at = new Date();
-          const prepared = deps.matching ? await deps.matching.prepare(campaign, at) : undefined;
-          const touched = await db.transaction(async (trx) => {
-            const row = await donationsRepo.insert(trx, {
-              campaign_id: campaign.id, amount_minor: input.amount, currency: input.currency,
-              donor_name: input.donor.name || null, donor_email: input.donor.email ?? null, donor_phone: input.donor.phone ?? null,
-              anonymous: input.donor.anonymous ?? true, message: input.message || null, team: input.team ?? null,
-              idempotency_key: key, request_fingerprint: print, provider: provider.name, created_at: at, user_id: opts.userId ?? null,
-            });
-            return deps.matching ? (await deps.matching.reserve(trx, row, campaign, at, prepared)).grants : [];
-          });
-          const created = await donationsRepo.findByIdempotencyKey(db, key);
-          if (created && touched.length) deps.matching?.reserved(created.id, touched);
-        } catch (err) {
-          if (!isUniqueViolation(err, 'donations_idempotency_key')) throw err;
-          replayed = true;
-        }
+        const at = new Date();
+        const prepared = deps.matching ? await deps.matching.prepare(campaign, at) : [];
+        const written = await batches.submit({
+          campaign, at, prepared,
+          row: {
+            id: randomUUID(), campaign_id: campaign.id, amount_minor: input.amount, currency: input.currency,
+            donor_name: input.donor.name || null, donor_email: input.donor.email ?? null, donor_phone: input.donor.phone ?? null,
+            anonymous: input.donor.anonymous ?? true, message: input.message || null, team: input.team ?? null,
+            idempotency_key: key, request_fingerprint: print, provider: provider.name, created_at: at, user_id: opts.userId ?? null,
+          },
+        });
+        replayed = !written.created;
         donation = (await donationsRepo.findByIdempotencyKey(db, key))!;
       }
       if (donation.request_fingerprint !== print) throw new ConflictError('idempotency_key_reused', 'errors.idempotency_key_reused');

@@ -1,4 +1,5 @@
 export { createDonationsService, type DonationsService } from './donations.service.js';
+export { createDonationBatches, type DonationBatches, type NewDonation, type ReserveMatch, type Written } from './donation-batches.js';
 export { createPaymentEvents, type PaymentEvents } from './payment-events.js';
 export { createProcessorFees, FeeNotYetKnownError, type ProcessorFees } from './processor-fees.js';
 export { createWebhookIntake, type WebhookIntake, type Enqueue } from './webhook-intake.js';

@@ -96,8 +96,17 @@ export const INVARIANTS: Invariant[] = [
     message: 'No payment journal without its paid donation, and no match journal without its allocation',
     sql: `SELECT j.id FROM ledger_journals j LEFT JOIN donations d ON d.id = j.donation_id
            WHERE (j.kind IN ('donation', 'refund', 'processor_fee', 'dispute') AND (d.id IS NULL OR d.succeeded_at IS NULL))
-              OR (j.kind LIKE 'match\\_%' AND NOT EXISTS (SELECT 1 FROM match_allocations m
+              OR (j.kind = 'match_reserve' AND NOT EXISTS (SELECT 1 FROM match_allocations m WHERE m.reserve_journal_id = j.id))
+              OR (j.kind LIKE 'match\\_%' AND j.kind <> 'match_reserve' AND NOT EXISTS (SELECT 1 FROM match_allocations m
                     WHERE m.donation_id = j.donation_id AND m.grant_id = (j.refs->>'grant_id')::integer))`,
+  },
+  {
+    name: 'reserve_journals_match_allocations',
+    message: 'Every match reserve journal moves exactly what the allocations naming it reserved',
+    sql: `SELECT j.id FROM ledger_journals j
+           WHERE j.kind = 'match_reserve'
+             AND (SELECT -sum(e.amount) FROM ledger_entries e WHERE e.journal_id = j.id AND e.amount < 0)
+                 IS DISTINCT FROM (SELECT sum(m.reserved_minor) FROM match_allocations m WHERE m.reserve_journal_id = j.id)`,
   },
 ];
 

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { allocate, scale } from '../../lib/money.js';
 import type { Logger } from '../../lib/logger.js';
@@ -7,7 +7,7 @@ import { allocationsRepo, type AllocationRow } from './allocations.repo.js';
 import type { GrantRow } from './grants.repo.js';
 import type { GrantsService } from './grants.service.js';
 import { donationIdentities } from './identity.js';
-import { holdReason, recordIdentities } from './risk.js';
+import { holdReason, recordIdentities, VELOCITY_LIMIT, VELOCITY_WINDOW } from './risk.js';
 import { cstDate, evaluate, openSlot } from './rules.js';
 
 /** The donation fields matching reads. */
@@ -28,6 +28,31 @@ export interface MatchCampaign {
   street_id: number;
   fund_id: number;
   organisation_id: number | null;
+}
+
+/** A new donation whose match is to be reserved, with the grants `prepare` found for it. */
+export interface NewGift {
+  donation: MatchDonation;
+  campaign: MatchCampaign;
+  at: Date;
+  grants: GrantRow[];
+}
+
+/** What `match_reserve_batch` is given for a batch (see its migration for every field). */
+export interface ReservePlan {
+  batch: string;
+  velocity_limit: number;
+  velocity_window: string;
+  pools: { grant_id: number; bucket: string; reserved_account: number }[];
+  items: unknown[];
+}
+
+/** Paid donations and net raised per campaign, before the gifts now being reserved (challenge unlocks). */
+async function campaignProgress(db: Knex, campaignIds: number[]): Promise<Map<number, { donors: number; raised: number }>> {
+  if (!campaignIds.length) return new Map();
+  const rows: { campaign_id: number; donors: number; raised: number }[] = await db('donations').whereIn('campaign_id', campaignIds).whereNotNull('succeeded_at').groupBy('campaign_id')
+    .select('campaign_id', db.raw('count(*)::int AS donors'), db.raw('coalesce(sum(amount_minor - refunded_minor - disputed_minor), 0)::bigint AS raised'));
+  return new Map(rows.map((r) => [r.campaign_id, { donors: Number(r.donors), raised: Number(r.raised) }]));
 }
 
 /**
@@ -97,47 +122,55 @@ export function createAllocations(deps: { db: Knex; ledger: LedgerService; grant
     },
 
     /**
-     * Reserves the donation's match from every prepared grant, inside the donation's creating
-     * transaction (every query on `trx`). Returns the total reserved and the grants touched.
+     * Matching's plan for a batch of new donations, each with the grants `prepare` found for it:
+     * what each grant's rules ask for, the cap counters, and the pools in the global order. The
+     * donation writer hands it to `match_reserve_batch` in the statement that inserts the batch;
+     * the database then takes the matches from the pools, with caps, sanctions and risk holds.
+     * Null when no gift has a grant. Built outside any transaction.
      */
-    async reserve(trx: Knex.Transaction, d: MatchDonation, c: MatchCampaign, at: Date, grants: GrantRow[]): Promise<{ reserved: number; grants: number[] }> {
-      if (!grants.length) return { reserved: 0, grants: [] };
-      const identities = donationIdentities(deps.identitySecret, { account: d.user_id, email: d.donor_email, phone: d.donor_phone });
-      await recordIdentities(trx, d.id, identities, at);
-      const hold = await holdReason(trx, c.id, identities.map((i) => i.identity), at);
-      const sanctioned = c.organisation_id !== null && Boolean(await trx('organisations').where({ id: c.organisation_id }).whereNotNull('sanctioned_at').first('id'));
-      const progress = grants.some((g) => g.rules.challenge)
-        ? (await trx('donations').where({ campaign_id: c.id }).whereNotNull('succeeded_at').first(trx.raw('count(*) AS donors'), trx.raw('coalesce(sum(amount_minor - refunded_minor - disputed_minor), 0)::bigint AS raised'))) as { donors: number; raised: number }
-        : { donors: 0, raised: 0 };
-      const day = cstDate(at);
-      const orgKey = c.organisation_id !== null ? `org-${c.organisation_id}` : `fund-${c.fund_id}`;
-
-      const claims = [];
-      for (const g of grants) {
-        const outcome = evaluate(g.rules, { amount: d.amount_minor, at, campaign: { donors: Number(progress.donors), raised: Number(progress.raised) } }, g.rules.random ? randomBytes(16).toString('hex') : undefined);
-        const counters = [
-          ...identities.map((i) => ({ key: `donor:${i.identity}:${day}`, cap: g.rules.cap_per_donor_per_day, reason: 'cap_per_donor_per_day' })),
-          ...(g.rules.cap_per_campaign !== undefined ? [{ key: `grant:${g.id}:campaign:${c.id}`, cap: g.rules.cap_per_campaign, reason: 'cap_per_campaign' }] : []),
-          ...(g.rules.cap_per_organisation !== undefined ? [{ key: `grant:${g.id}:${orgKey}`, cap: g.rules.cap_per_organisation, reason: 'cap_per_organisation' }] : []),
-        ];
-        claims.push({
-          grant_id: g.id,
-          bucket: outcome.bucket,
-          desired: outcome.desired,
-          partial: g.rules.partial_last_match,
-          exclusive: g.rules.exclusive,
-          reserved_account: await ledger.ensureAccount(trx, chart.grantReserved(g.id, 'CNY')),
-          counters,
-          rule_version: g.rule_version,
-          reason: sanctioned ? 'organisation_sanctioned' : outcome.reason,
-          hold_reason: hold,
-          draw: outcome.draw ?? null,
-          inputs: { amount: d.amount_minor, at: at.toISOString(), campaign: progress, ratio_bp: outcome.ratio_bp },
-          expires_at: new Date(at.getTime() + deps.ttlMs).toISOString(),
-        });
+    async plan(gifts: NewGift[]): Promise<ReservePlan | null> {
+      const matched = gifts.filter((g) => g.grants.length);
+      if (!matched.length) return null;
+      const progress = await campaignProgress(deps.db, [...new Set(matched.filter((g) => g.grants.some((x) => x.rules.challenge)).map((g) => g.campaign.id))]);
+      const pools = new Map<string, { grant_id: number; bucket: string; reserved_account: number; priority: number }>();
+      const items = [];
+      for (const { donation: d, campaign: c, at, grants } of matched) {
+        const identities = donationIdentities(deps.identitySecret, { account: d.user_id, email: d.donor_email, phone: d.donor_phone });
+        const campaign = progress.get(c.id) ?? { donors: 0, raised: 0 };
+        const day = cstDate(at);
+        const orgKey = c.organisation_id !== null ? `org-${c.organisation_id}` : `fund-${c.fund_id}`;
+        const claims = [];
+        for (const g of grants) {
+          const outcome = evaluate(g.rules, { amount: d.amount_minor, at, campaign }, g.rules.random ? randomBytes(16).toString('hex') : undefined);
+          const poolKey = `${g.id}:${outcome.bucket}`;
+          if (!pools.has(poolKey)) {
+            pools.set(poolKey, { grant_id: g.id, bucket: outcome.bucket, reserved_account: await ledger.ensureAccount(deps.db, chart.grantReserved(g.id, 'CNY')), priority: g.priority });
+          }
+          claims.push({
+            grant_id: g.id,
+            bucket: outcome.bucket,
+            desired: outcome.desired,
+            partial: g.rules.partial_last_match,
+            exclusive: g.rules.exclusive,
+            counters: [
+              ...identities.map((i) => ({ key: `donor:${i.identity}:${day}`, cap: g.rules.cap_per_donor_per_day, reason: 'cap_per_donor_per_day' })),
+              ...(g.rules.cap_per_campaign !== undefined ? [{ key: `grant:${g.id}:campaign:${c.id}`, cap: g.rules.cap_per_campaign, reason: 'cap_per_campaign' }] : []),
+              ...(g.rules.cap_per_organisation !== undefined ? [{ key: `grant:${g.id}:${orgKey}`, cap: g.rules.cap_per_organisation, reason: 'cap_per_organisation' }] : []),
+            ],
+            rule_version: g.rule_version,
+            reason: outcome.reason,
+            draw: outcome.draw ?? null,
+            inputs: { amount: d.amount_minor, at: at.toISOString(), campaign, ratio_bp: outcome.ratio_bp },
+            expires_at: new Date(at.getTime() + deps.ttlMs).toISOString(),
+          });
+        }
+        items.push({ donation_id: d.id, campaign_id: c.id, organisation_id: c.organisation_id, at: at.toISOString(), identities, claims });
       }
-      const { rows } = await trx.raw('SELECT * FROM match_reserve(?, ?, ?::jsonb)', [d.id, at, JSON.stringify(claims)]);
-      return { reserved: rows.reduce((s: number, r: { reserved: number }) => s + Number(r.reserved), 0), grants: grants.map((g) => g.id) };
+      // The global pool order every transaction follows: priority desc, grant id, bucket.
+      const order = [...pools.values()]
+        .sort((a, b) => b.priority - a.priority || a.grant_id - b.grant_id || (a.bucket < b.bucket ? -1 : a.bucket > b.bucket ? 1 : 0))
+        .map(({ priority: _, ...pool }) => pool);
+      return { batch: randomUUID(), velocity_limit: VELOCITY_LIMIT, velocity_window: VELOCITY_WINDOW, pools: order, items };
     },
 
     /**

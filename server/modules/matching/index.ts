@@ -1,5 +1,5 @@
 export { createGrantsService, type GrantsService } from './grants.service.js';
-export { createAllocations, type Allocations, type MatchCampaign, type MatchDonation } from './allocations.js';
+export { createAllocations, type Allocations, type MatchCampaign, type MatchDonation, type NewGift, type ReservePlan } from './allocations.js';
 export { createMatchingService, type MatchingService, type MatchState } from './matching.service.js';
 export { grantsApi } from './matching.routes.js';
 export { riskApi } from './risk.routes.js';

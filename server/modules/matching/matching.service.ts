@@ -3,7 +3,7 @@ import { ConflictError, NotFoundError } from '../../lib/errors.js';
 import { scale } from '../../lib/money.js';
 import { chart, type LedgerService } from '../ledger/index.js';
 import { allocationsRepo } from './allocations.repo.js';
-import type { Allocations, MatchCampaign, MatchDonation } from './allocations.js';
+import type { Allocations, MatchCampaign, MatchDonation, NewGift } from './allocations.js';
 import { grantsRepo, type GrantRow } from './grants.repo.js';
 import type { GrantsService } from './grants.service.js';
 import { identityHash } from './identity.js';
@@ -46,7 +46,7 @@ export function createMatchingService(deps: { db: Knex; ledger: LedgerService; g
 
   return {
     prepare: (c: MatchCampaign, at: Date) => allocations.prepare(c, at),
-    reserve: (trx: Knex.Transaction, d: MatchDonation, c: MatchCampaign, at: Date, prepared: GrantRow[]) => allocations.reserve(trx, d, c, at, prepared),
+    plan: (gifts: NewGift[]) => allocations.plan(gifts),
     onPaid: (trx: Knex.Transaction, d: MatchDonation, at: Date, fingerprint?: string | null) => allocations.commitForDonation(trx, d, at, fingerprint),
     onFailed: (trx: Knex.Transaction, d: MatchDonation) => allocations.releaseForDonation(trx, d, 'payment_failed'),
     onReturned: (trx: Knex.Transaction, d: MatchDonation) => allocations.clawbackForDonation(trx, d),
