@@ -31,7 +31,7 @@ import { keepAliveAgent, post } from './lib/http.js';
 import { machineInfo, machineLine } from './lib/machine.js';
 import { runPgbench } from './lib/pgbench.js';
 import { runPool } from './lib/pool.js';
-import { envInt, flushRedisDb, recreateDatabase, sleep, writeResult } from './lib/setup.js';
+import { BENCH_AGREEMENT, envInt, flushRedisDb, recreateDatabase, sleep, writeResult } from './lib/setup.js';
 import { summarize } from './lib/stats.js';
 
 const N = envInt('BENCH_N', 2000);
@@ -74,7 +74,7 @@ const campaigns = await db.transaction(async (trx) => {
   for (let i = 1; i <= CAMPAIGNS; i++) {
     const streetId = await geoRepo.insertStreet(trx, { district_id: districtId, code: `bench-street-${i}`, name: `压测街道${i}` });
     await geoRepo.insertCommunity(trx, { street_id: streetId, code: `bench-street-${i}-c1`, name: `压测社区${i}` });
-    await c.funds.create(trx, { streetId, code: `bench-street-${i}-fund`, name: `压测街道${i}慈善基金` });
+    await c.funds.create(trx, { streetId, code: `bench-street-${i}-fund`, name: `压测街道${i}慈善基金`, agreement: BENCH_AGREEMENT });
     streets.push(streetId);
   }
   return streets;

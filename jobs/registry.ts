@@ -4,7 +4,11 @@ import type { Container } from '../server/container.js';
 import { expireMatchReservation } from './expire-match-reservation.job.js';
 import { processStripeEvent } from './process-stripe-event.job.js';
 import type { QueueName } from './queues.js';
+import { reconcilePayoutsDaily } from './reconcile-payouts.daily.job.js';
+import { reconcilePayout } from './reconcile-payout.job.js';
+import { reconcileRecent } from './reconcile-recent.job.js';
 import { recordProcessorFee } from './record-processor-fee.job.js';
+import { releaseToPools } from './release-to-pools.hourly.job.js';
 import { runLedgerChecks } from './run-ledger-checks.hourly.job.js';
 import { sweepMatching } from './sweep-matching.every-minute.job.js';
 import { sweepPayments } from './sweep-payments.every-15s.job.js';
@@ -15,19 +19,24 @@ export interface JobDefinition<P> {
   queue: QueueName;
   payloadSchema: z.ZodType<P>;
   options?: JobsOptions;
-  perform(c: Container, payload: P): Promise<unknown>;
+  perform(c: Container, payload: P, job?: { updateProgress(progress: object): Promise<void> }): Promise<unknown>;
   /** Called once the last attempt has failed. */
   onFailed?(c: Container, payload: P, err: unknown): Promise<void>;
 }
 
 /** Every job the workers run. */
-export const JOBS: JobDefinition<any>[] = [processStripeEvent, recordProcessorFee, expireMatchReservation, sweepPayments, sweepMatching, runLedgerChecks];
+export const JOBS: JobDefinition<any>[] = [
+  processStripeEvent, recordProcessorFee, expireMatchReservation, sweepPayments, sweepMatching, runLedgerChecks,
+  reconcilePayout, reconcileRecent, reconcilePayoutsDaily, releaseToPools,
+];
 
 /** Repeating jobs and their intervals (BullMQ job schedulers). */
 export const SCHEDULES = (c: Container) => [
   { id: 'sweep-payments.every-15s', job: 'sweep-payments', every: c.config.EVENT_SWEEP_INTERVAL_MS },
   { id: 'sweep-matching.every-minute', job: 'sweep-matching', every: Math.max(c.config.EVENT_SWEEP_INTERVAL_MS, 60_000) },
   { id: 'run-ledger-checks.hourly', job: 'run-ledger-checks', every: 3_600_000 },
+  { id: 'release-to-pools.hourly', job: 'release-to-pools', every: 3_600_000 },
+  { id: 'reconcile-payouts.daily', job: 'reconcile-payouts', every: 86_400_000 },
 ];
 
 /** Fails at boot if a job name is registered twice or a schedule names no job. */

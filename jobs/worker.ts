@@ -18,7 +18,7 @@ export async function startWorkers(c: Container): Promise<() => Promise<void>> {
     const def = jobs.get(job.name);
     if (!def) throw new Error(`no processor for job ${job.name}`);
     const payload = def.payloadSchema.parse(job.data);
-    return def.perform(c, payload);
+    return def.perform(c, payload, { updateProgress: (p) => job.updateProgress(p) });
   }
 
   const workers = QUEUE_NAMES.map((queue) => {

@@ -19,8 +19,10 @@ import { authPages, can, type Action, type Subject } from './modules/auth/index.
 import { campaignsApi, campaignsPages } from './modules/campaigns/index.js';
 import { consolePages } from './modules/console/index.js';
 import { donationPages, donationsApi, presentPublicDonation, sandboxPages, webhookRouter } from './modules/donations/index.js';
+import { fundsApi, pledgesApi, poolsApi } from './modules/funds/index.js';
 import { ledgerRouter } from './modules/ledger/index.js';
 import { grantsApi, organisationsApi, riskApi } from './modules/matching/index.js';
+import { reconciliationApi } from './modules/reconciliation/index.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 
@@ -81,6 +83,10 @@ export function createApp(c: Container): Express {
   api.use(riskApi({ matching: c.matching, auth: c.auth, audit: c.audit }));
   api.use(organisationsApi({ db: c.db, auth: c.auth, audit: c.audit }));
   api.use(approvalsApi({ approvals: c.approvals, auth: c.auth, audit: c.audit }));
+  api.use(fundsApi({ funds: c.funds, auth: c.auth, audit: c.audit }));
+  api.use(poolsApi({ db: c.db, pools: c.pools, releases: c.releases, statements: c.statements, auth: c.auth, audit: c.audit, associationKind: c.config.ASSOCIATION_KIND }));
+  api.use(pledgesApi({ pledges: c.pledges, auth: c.auth, audit: c.audit }));
+  api.use(reconciliationApi({ reconciliation: c.reconciliation, runs: c.runs, sandbox: c.sandbox, auth: c.auth, audit: c.audit }));
   api.use(openapiRouter({ maxAmount: c.config.DONATION_MAX_AMOUNT }));
   app.use('/api', api);
 

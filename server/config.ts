@@ -47,6 +47,16 @@ const schema = z
     DONATION_BATCH_MAX: z.coerce.number().int().min(1).max(1000).default(64),
     /** Donation batches one process writes at once; further donations wait for the next batch. */
     DONATION_BATCH_IN_FLIGHT: z.coerce.number().int().min(1).max(200).default(2),
+    /** The sandbox provider's processing fee, in basis points (60 = 0.6 %, the usual WeChat Pay / Alipay rate). */
+    SANDBOX_FEE_BASIS_POINTS: z.coerce.number().int().min(0).max(1000).default(60),
+    /** Days a processor movement may wait for a payout before reconciliation flags it missing at the processor. */
+    RECONCILE_SETTLEMENT_DAYS: z.coerce.number().int().min(0).max(90).default(7),
+    /** M-14: days of public notice after a campaign ends before its match moves into the pool. */
+    RELEASE_NOTICE_DAYS: z.coerce.number().int().min(0).max(365).default(10),
+    /** C-8: months without activity after which a fund is flagged dormant. */
+    FUND_DORMANCY_MONTHS: z.coerce.number().int().min(1).max(120).default(12),
+    /** C-7: the host's kind, which sets the management-cost limit (foundation 10 %, social_group 13 %). */
+    ASSOCIATION_KIND: z.enum(['social_group', 'foundation']).default('social_group'),
     /** Concurrency of each BullMQ worker. */
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
     /** How often the sweeper re-enqueues stored but unprocessed payment events, in ms. */

@@ -11,7 +11,8 @@ import {
   createDonationsService, createPaymentEvents, createProcessorFees, createSandboxProvider, createStripeProvider, createWebhookIntake,
   displayName, donationsRepo, presentDonationStatus, type Enqueue, type PaymentProvider, type ReserveMatch, type SandboxProvider, type WebhookIntake,
 } from './modules/donations/index.js';
-import { createFundsService } from './modules/funds/index.js';
+import { createFundsService, createPledges, createPools, createReleases, createStatements } from './modules/funds/index.js';
+import { createReconciliation, type RunQueue } from './modules/reconciliation/index.js';
 import { createApprovals } from './modules/approvals/index.js';
 import { createAudit } from './modules/audit/index.js';
 import { createLedgerService, credit, debit, JournalKind } from './modules/ledger/index.js';
@@ -46,7 +47,7 @@ export async function createContainer(config: Config, log: Logger, db: Knex) {
 
   const ledger = createLedgerService();
   const auth = createAuthService({ db });
-  const funds = createFundsService({ ledger });
+  const funds = createFundsService({ db, ledger });
   let matching: MatchingService | undefined;
   const totals = createCampaignTotals({ db, redis, prefix, log, contributors: [(q, ids) => matching!.totalsFor(q, ids)] });
   const campaigns = createCampaignsService({ db, ledger, totals });
@@ -57,7 +58,7 @@ export async function createContainer(config: Config, log: Logger, db: Knex) {
   if (config.STRIPE_SECRET_KEY) {
     provider = createStripeProvider({ secretKey: config.STRIPE_SECRET_KEY, host: config.STRIPE_API_HOST, port: config.STRIPE_API_PORT, protocol: config.STRIPE_API_PROTOCOL });
   } else {
-    sandbox = createSandboxProvider({ db, webhookSecret: config.webhookSecret, deliver: () => (raw, sig) => intake!.receive(raw, sig) });
+    sandbox = createSandboxProvider({ db, webhookSecret: config.webhookSecret, feeBasisPoints: config.SANDBOX_FEE_BASIS_POINTS, deliver: () => (raw, sig) => intake!.receive(raw, sig) });
     provider = sandbox;
   }
   intake = createWebhookIntake({ db, secret: config.webhookSecret, provider: provider.name, enqueue, log });
@@ -97,8 +98,9 @@ export async function createContainer(config: Config, log: Logger, db: Knex) {
   const donations = createDonationsService({
     db, campaigns, provider, log, matching: reserveMatch as ReserveMatch, batch: { max: config.DONATION_BATCH_MAX, inFlight: config.DONATION_BATCH_IN_FLIGHT },
   });
+  const reconciliation = createReconciliation({ db, ledger, provider, log, settlementDays: config.RECONCILE_SETTLEMENT_DAYS });
   const paymentEvents = createPaymentEvents({
-    db, ledger, provider, enqueue, log,
+    db, ledger, provider, enqueue, log, payouts: reconciliation,
     match: { onPaid: live.onPaid, onFailed: live.onFailed, onReturned: live.onReturned, notify: live.notify },
     onDonationChanged: (d) => {
       void donationsRepo.findById(db, d.id).then((fresh) => fresh && publisher.donationChanged(presentDonationStatus(fresh)));
@@ -120,6 +122,7 @@ export async function createContainer(config: Config, log: Logger, db: Knex) {
         const g = await grants.activate(Number(a.subject_id));
         return { grant_id: g.id, status: g.status };
       },
+      exception_resolution: (a) => reconciliation.resolve(a),
       adjustment: async (a) => {
         const p = a.payload as { debit: string; credit: string; amount: number; memo: string };
         return db.transaction(async (trx) => {
@@ -130,10 +133,28 @@ export async function createContainer(config: Config, log: Logger, db: Knex) {
     },
   });
 
+  reconciliation.useApprovals(approvals);
+  const pools = createPools({ db, ledger });
+  const releases = createReleases({ db, ledger, noticeDays: config.RELEASE_NOTICE_DAYS });
+  const pledges = createPledges({ db, ledger });
+  const statements = createStatements({ db });
+  const runs: RunQueue = {
+    async start(input) {
+      const id = `run-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`;
+      await withTimeout(queues.maintenance.add('reconcile-recent', input, { jobId: id, attempts: 1 }), ENQUEUE_TIMEOUT_MS, 'enqueue reconcile-recent');
+      return id;
+    },
+    async status(id) {
+      const job = await queues.maintenance.getJob(id);
+      if (!job || job.name !== 'reconcile-recent') return null;
+      return { id, state: await job.getState(), progress: job.progress, result: job.returnvalue ?? null, failed_reason: job.failedReason ?? null };
+    },
+  };
+
   return {
     config, log, db, redis, pubsub, queues, enqueue,
     ledger, auth, funds, totals, campaigns, provider, sandbox, donations, reserveMatch, intake, paymentEvents, fees, publisher, grants, matching: live,
-    audit, approvals, limiter,
+    audit, approvals, limiter, reconciliation, pools, releases, pledges, statements, runs,
 
     async close(): Promise<void> {
       await publisher.drain();

@@ -14,7 +14,7 @@ import { createDonationBatches, type DonationBatches, type ReserveMatch } from '
 import { geoRepo } from '../../server/modules/geo/index.js';
 import { GrantCreate, type GrantRow } from '../../server/modules/matching/index.js';
 import type { StepTimer } from './profile.js';
-import { sleep } from './setup.js';
+import { BENCH_AGREEMENT, sleep } from './setup.js';
 
 const DAY = 86_400_000;
 
@@ -26,7 +26,7 @@ export function createStreets(c: Container, n: number): Promise<number[]> {
     for (let i = 1; i <= n; i++) {
       const streetId = await geoRepo.insertStreet(trx, { district_id: districtId, code: `bench-street-${i}`, name: `压测街道${i}` });
       await geoRepo.insertCommunity(trx, { street_id: streetId, code: `bench-street-${i}-c1`, name: `压测社区${i}` });
-      await c.funds.create(trx, { streetId, code: `bench-street-${i}-fund`, name: `压测街道${i}慈善基金` });
+      await c.funds.create(trx, { streetId, code: `bench-street-${i}-fund`, name: `压测街道${i}慈善基金`, agreement: BENCH_AGREEMENT });
       streets.push(streetId);
     }
     return streets;

@@ -3,6 +3,9 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 
+/** The cooperation agreement every bench fund signs, so its campaigns take donations (C-2). */
+export const BENCH_AGREEMENT = { purpose: '压测', management_fee_bp: 500, surplus_disposal: '压测结余转入同类项目', signed_on: new Date('2026-01-01'), signatories: '压测' };
+
 /** An integer of at least `min` (default 1) from the environment, or the default. */
 export function envInt(name: string, fallback: number, min = 1): number {
   const raw = process.env[name];

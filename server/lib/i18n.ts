@@ -1,4 +1,6 @@
+import enFinance from './locales/en.finance.js';
 import en from './locales/en.js';
+import zhCNFinance from './locales/zh-CN.finance.js';
 import zhCN from './locales/zh-CN.js';
 
 /** Languages the service speaks; zh-CN is the default. */
@@ -7,7 +9,7 @@ export type Lang = (typeof LANGS)[number];
 export const DEFAULT_LANG: Lang = 'zh-CN';
 
 export type Dictionary = Record<string, string>;
-const DICTIONARIES: Record<Lang, Dictionary> = { 'zh-CN': zhCN, en };
+const DICTIONARIES: Record<Lang, Dictionary> = { 'zh-CN': { ...zhCN, ...zhCNFinance }, en: { ...en, ...enFinance } };
 
 export type Params = Record<string, string | number>;
 /** A translation function bound to one language. */

@@ -1,6 +1,8 @@
 import { h } from './harness.js';
 
 const TABLES = [
+  'reconciliation_exceptions', 'payout_items', 'payouts', 'sandbox_balance_transactions', 'sandbox_payouts', 'pool_releases', 'sponsor_receipts', 'sponsor_invoices',
+  'government_allocations', 'ledger_periods', 'fund_committee_members', 'fund_agreements',
   'match_distributions', 'campaign_linked_identities', 'donor_identities', 'match_allocations', 'match_counters', 'grant_pool_shards',
   'grant_rule_versions', 'grant_scope_streets', 'grant_scope_campaigns', 'grants', 'sponsors', 'organisations',
   'ledger_entries', 'ledger_journals', 'ledger_accounts', 'sandbox_payments', 'processor_events', 'donations', 'campaigns', 'api_tokens', 'community_funds', 'communities', 'streets', 'districts'];

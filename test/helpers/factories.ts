@@ -7,15 +7,18 @@ import { h } from './harness.js';
 const uniq = () => randomBytes(4).toString('hex');
 const DAY = 86_400_000;
 
-/** A district with one street, one community and the street's fund. */
-export async function fakeStreet(partial: { code?: string; name?: string } = {}) {
+/** The cooperation agreement test funds sign (C-2): 5 % management fee. */
+export const TEST_AGREEMENT = { purpose: '社区困境儿童与长者服务', management_fee_bp: 500, surplus_disposal: '结余用于同类社区公益项目', signed_on: new Date('2026-01-05'), signatories: '区慈善会、街道办事处' };
+
+/** A district with one street, one community and the street's fund (with a signed agreement unless `agreement: false`). */
+export async function fakeStreet(partial: { code?: string; name?: string; agreement?: false } = {}) {
   const { db, c } = h();
   const code = partial.code ?? `street-${uniq()}`;
   return db.transaction(async (trx) => {
     const districtId = await geoRepo.insertDistrict(trx, { code: `district-${uniq()}`, name: '测试区' });
     const streetId = await geoRepo.insertStreet(trx, { district_id: districtId, code, name: partial.name ?? '测试街道' });
     await geoRepo.insertCommunity(trx, { street_id: streetId, code: `${code}-c1`, name: '测试社区' });
-    const fund = await c.funds.create(trx, { streetId, code: `${code}-fund`, name: '测试街道慈善基金' });
+    const fund = await c.funds.create(trx, { streetId, code: `${code}-fund`, name: '测试街道慈善基金', agreement: partial.agreement === false ? undefined : TEST_AGREEMENT });
     return { districtId, streetId, streetCode: code, fundId: fund.id };
   });
 }

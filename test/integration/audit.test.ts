@@ -228,7 +228,7 @@ const API_WRITES: Write[] = [
     async arrange(street) {
       const finance = await apiActor('association_finance');
       const { campaign } = await paidGift(street.streetId);
-      const body = { debit: `campaign:${campaign.id}:donations:CNY`, credit: `fund:${street.fundId}:pool:CNY`, amount: 1200, memo: '调往购买服务资金池' };
+      const body = { debit: `campaign:${campaign.id}:donations:CNY`, credit: `fund:${street.fundId}:pool:donations:CNY`, amount: 1200, memo: '调往购买服务资金池' };
       return { act: () => finance.post('/api/ledger/adjustments', body), status: 202, want: (res) => ({ action: 'ledger.adjustment_requested', actor: finance.user.id, subjectType: 'approval', subjectId: res.body.approval_id, after: body }) };
     },
   },
@@ -237,7 +237,7 @@ const API_WRITES: Write[] = [
     async arrange(street) {
       const [asker, approver] = [await apiActor('association_finance'), await apiActor('association_admin')];
       const { campaign } = await paidGift(street.streetId);
-      const asked = await asker.post('/api/ledger/adjustments', { debit: `campaign:${campaign.id}:donations:CNY`, credit: `fund:${street.fundId}:pool:CNY`, amount: 1200, memo: '调往购买服务资金池' }).expect(202);
+      const asked = await asker.post('/api/ledger/adjustments', { debit: `campaign:${campaign.id}:donations:CNY`, credit: `fund:${street.fundId}:pool:donations:CNY`, amount: 1200, memo: '调往购买服务资金池' }).expect(202);
       const id = asked.body.approval_id;
       return { act: () => approver.post(`/api/approvals/${id}/approve`), status: 200, want: () => ({ action: 'approval.approved', actor: approver.user.id, subjectType: 'approval', subjectId: id, after: { kind: 'adjustment', status: 'approved' } }) };
     },

@@ -55,7 +55,7 @@ describe('security', () => {
       const d = await give(c.slug, 5000);
       await pay(d.id);
       const [asker, other] = [await tokenFor('association_finance'), await tokenFor('association_finance')];
-      const fund = (await h().db('ledger_accounts').where('code', 'like', 'fund:%:pool:CNY').first('code')).code;
+      const fund = (await h().db('ledger_accounts').where('code', 'like', 'fund:%:pool:donations:CNY').first('code')).code;
       const body = { debit: `campaign:${c.id}:donations:CNY`, credit: fund, amount: 1200, memo: '调往购买服务资金池' };
       const asked = await h().api().post('/api/ledger/adjustments').set('Authorization', `Bearer ${asker}`).send(body).expect(202);
       expect(await h().db('ledger_journals').where({ kind: 'adjustment' })).to.have.length(0);
@@ -63,7 +63,7 @@ describe('security', () => {
       await h().api().post(`/api/approvals/${asked.body.approval_id}/approve`).set('Authorization', `Bearer ${other}`).send({}).expect(200);
       const [j] = await h().db('ledger_journals').where({ kind: 'adjustment' });
       expect(j.memo).to.equal('调往购买服务资金池');
-      const bad = await h().api().post('/api/ledger/adjustments').set('Authorization', `Bearer ${asker}`).send({ ...body, credit: 'fund:999:pool:CNY' }).expect(400);
+      const bad = await h().api().post('/api/ledger/adjustments').set('Authorization', `Bearer ${asker}`).send({ ...body, credit: 'fund:999:pool:donations:CNY' }).expect(400);
       expect(bad.body.error.fields).to.have.property('credit');
     });
 

@@ -40,6 +40,13 @@ const ACTIONS = [
   'audit.read',
   'queues.admin',
   'token.manage_own',
+  'reconciliation.read',
+  'reconciliation.run',
+  'reconciliation.resolve',
+  'pool.read',
+  'pool.manage',
+  'pledge.manage',
+  'period.close',
 ] as const satisfies readonly Action[];
 
 // Compile-time: if the policy gains an action this list lacks, `tsc` fails here.
@@ -80,11 +87,11 @@ const isRead = (a: Action) => /\.read/.test(a) || a.endsWith('.search');
 /** Every signed-in staff member has a dashboard and manages their own API tokens. */
 const SELF_SERVICE: Action[] = ['dashboard.read', 'token.manage_own'];
 /** Finance moves money and sees donors' contacts to do it. */
-const MONEY: Action[] = ['donation.contact_read', 'donation.refund', 'ledger.adjust', 'approval.decide', 'risk.decide'];
+const MONEY: Action[] = ['donation.contact_read', 'donation.refund', 'ledger.adjust', 'approval.decide', 'risk.decide', 'reconciliation.run', 'reconciliation.resolve', 'pool.manage', 'pledge.manage', 'period.close'];
 /** Finance reads what money work needs; the staff directory is for admins and auditors. */
 const FINANCE_READS = ACTIONS.filter((a) => isRead(a) && a !== 'user.read');
 /** A street officer's work, only ever in their own street (never publishing). */
-const OFFICER_OWN_STREET: Action[] = ['campaign.read_draft', 'campaign.create', 'campaign.edit', 'campaign.submit', 'campaign.close', 'campaign.link_party', 'fund.read', 'donation.search'];
+const OFFICER_OWN_STREET: Action[] = ['campaign.read_draft', 'campaign.create', 'campaign.edit', 'campaign.submit', 'campaign.close', 'campaign.link_party', 'fund.read', 'donation.search', 'pool.read'];
 /** A sponsor sees its own grants, drafts and usage. */
 const SPONSOR_OWN: Action[] = ['grant.read_draft', 'grant.read_usage'];
 

@@ -7,10 +7,10 @@ import { parseOrThrow } from '../../http/validation.js';
 import { ForbiddenError } from '../../lib/errors.js';
 import { auditContext, type Audit } from '../audit/index.js';
 import { can, type AuthService } from '../auth/index.js';
-import type { Approvals } from './approvals.js';
+import { APPROVAL_KINDS, type Approvals } from './approvals.js';
 
 const ApprovalId = z.coerce.number().int().positive();
-const ListQuery = z.object({ status: z.enum(['pending', 'approved', 'rejected', 'failed']).optional(), kind: z.enum(['refund', 'grant_activation', 'adjustment', 'award', 'disbursement']).optional(), ...pagination });
+const ListQuery = z.object({ status: z.enum(['pending', 'approved', 'rejected', 'failed']).optional(), kind: z.enum(APPROVAL_KINDS).optional(), ...pagination });
 const Decision = z.object({ note: plainText(500).optional() });
 
 /** Four-eyes approvals: list, approve (which carries the request out) and reject. */

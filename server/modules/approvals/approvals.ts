@@ -4,7 +4,8 @@ import type { Logger } from '../../lib/logger.js';
 import { isUniqueViolation } from '../../db/pg-errors.js';
 import { can, type Principal } from '../auth/index.js';
 
-export type ApprovalKind = 'refund' | 'grant_activation' | 'adjustment' | 'award' | 'disbursement';
+export const APPROVAL_KINDS = ['refund', 'grant_activation', 'adjustment', 'award', 'disbursement', 'exception_resolution'] as const;
+export type ApprovalKind = (typeof APPROVAL_KINDS)[number];
 
 export interface ApprovalRow {
   id: number; kind: ApprovalKind; subject_type: string; subject_id: string; payload: Record<string, unknown>;
@@ -16,7 +17,8 @@ export interface ApprovalRow {
 export type Executor = (a: ApprovalRow, approver: Principal) => Promise<unknown>;
 
 /**
- * Four-eyes: refunds, grant activations, adjusting journals, awards and disbursements are
+ * Four-eyes: refunds, grant activations, adjusting journals (reconciliation resolutions too),
+ * awards and disbursements are
  * requested by one person and carried out only when a different person approves. The database
  * enforces it too (`approvals_four_eyes`: decided_by <> requested_by). One pending request per
  * subject and kind.

@@ -1,2 +1,2 @@
-export { createApprovals, type Approvals, type ApprovalKind, type ApprovalRow, type Executor } from './approvals.js';
+export { APPROVAL_KINDS, createApprovals, type Approvals, type ApprovalKind, type ApprovalRow, type Executor } from './approvals.js';
 export { approvalsApi } from './approvals.routes.js';

@@ -30,7 +30,14 @@ export type Action =
   | 'user.manage'
   | 'audit.read'
   | 'queues.admin'
-  | 'token.manage_own';
+  | 'token.manage_own'
+  | 'reconciliation.read'
+  | 'reconciliation.run'
+  | 'reconciliation.resolve'
+  | 'pool.read'
+  | 'pool.manage'
+  | 'pledge.manage'
+  | 'period.close';
 
 /** The object an action touches, where ownership matters. */
 export interface Subject {
@@ -76,10 +83,17 @@ const BY_ROLE: Record<Action, Role[]> = {
   'audit.read': READERS,
   'queues.admin': ADMIN,
   'token.manage_own': STAFF,
+  'reconciliation.read': READERS,
+  'reconciliation.run': MONEY,
+  'reconciliation.resolve': MONEY,
+  'pool.read': READERS,
+  'pool.manage': MONEY,
+  'pledge.manage': MONEY,
+  'period.close': MONEY,
 };
 
 /** Actions a street officer may take on its own street's objects. */
-const OWN_STREET: Action[] = ['campaign.read_draft', 'campaign.create', 'campaign.edit', 'campaign.submit', 'campaign.close', 'campaign.link_party', 'fund.read', 'donation.search'];
+const OWN_STREET: Action[] = ['campaign.read_draft', 'campaign.create', 'campaign.edit', 'campaign.submit', 'campaign.close', 'campaign.link_party', 'fund.read', 'donation.search', 'pool.read'];
 
 /** Actions a sponsor may take on its own grants. */
 const OWN_SPONSOR: Action[] = ['grant.read_draft', 'grant.read_usage'];

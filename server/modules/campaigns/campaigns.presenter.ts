@@ -5,8 +5,8 @@ import type { CampaignRow } from './campaigns.repo.js';
 const localName = (zh: string, en: string | null, lang: Lang) => (lang === 'en' && en ? en : zh);
 
 /** True while a live campaign's window is open. */
-export function isAccepting(c: Pick<CampaignRow, 'status' | 'starts_at' | 'ends_at'>, now = new Date()): boolean {
-  return c.status === 'live' && c.starts_at <= now && now < c.ends_at;
+export function isAccepting(c: Pick<CampaignRow, 'status' | 'starts_at' | 'ends_at' | 'fund_agreement_id'>, now = new Date()): boolean {
+  return c.status === 'live' && c.starts_at <= now && now < c.ends_at && c.fund_agreement_id !== null;
 }
 
 /** Campaign JSON (DESIGN §9): amounts in fen. */

@@ -6,16 +6,19 @@ export interface CampaignRow {
   status: 'draft' | 'review' | 'live' | 'closed'; starts_at: Date; ends_at: Date; created_at: Date; organisation_id: number | null;
   fund_id: number; fund_code: string; fund_name: string; fund_name_en: string | null;
   street_id: number; street_code: string; street_name: string; street_name_en: string | null;
+  /** The fund's agreement in force (C-2); null means the campaign cannot take donations. */
+  fund_agreement_id: number | null;
 }
 
 const columns = [
   'c.id', 'c.slug', 'c.title', 'c.story', 'c.goal_minor', 'c.currency', 'c.status', 'c.starts_at', 'c.ends_at', 'c.created_at', 'c.organisation_id',
   'f.id as fund_id', 'f.code as fund_code', 'f.name as fund_name', 'f.name_en as fund_name_en',
-  's.id as street_id', 's.code as street_code', 's.name as street_name', 's.name_en as street_name_en',
+  's.id as street_id', 's.code as street_code', 's.name as street_name', 's.name_en as street_name_en', 'fa.id as fund_agreement_id',
 ];
 
 function base(db: Knex | Knex.Transaction) {
-  return db('campaigns as c').join('community_funds as f', 'f.id', 'c.fund_id').join('streets as s', 's.id', 'f.street_id');
+  return db('campaigns as c').join('community_funds as f', 'f.id', 'c.fund_id').join('streets as s', 's.id', 'f.street_id')
+    .leftJoin('fund_agreements as fa', (j) => j.on('fa.fund_id', 'f.id').andOnNull('fa.superseded_at'));
 }
 
 export interface CampaignFilter { statuses: string[]; street?: string; q?: string; streetId?: number | null }

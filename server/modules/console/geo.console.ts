@@ -23,7 +23,7 @@ export function geoConsole(c: Container): Router {
     const streets: { id: number }[] = await c.db('streets').modify((q) => (own ? q.where({ id: own }) : q)).orderBy('id');
     const communities = await c.db('communities').whereIn('street_id', streets.map((s) => s.id)).orderBy('id');
     const funds = await c.db('community_funds as f').whereIn('f.street_id', streets.map((s) => s.id)).orderBy('f.id')
-      .select('f.*', c.db.raw(`(SELECT balance FROM ledger_accounts a WHERE a.code = 'fund:' || f.id || ':pool:CNY') AS pool`));
+      .select('f.*', c.db.raw(`(SELECT coalesce(sum(a.balance), 0)::bigint FROM ledger_accounts a WHERE a.owner_type = 'fund' AND a.owner_id = f.id::text) AS pool`));
     res.render('console/geo', { title: req.t('console.geo'), streets, communities, funds, districts: await c.db('districts').orderBy('id') });
   });
 

@@ -10,6 +10,8 @@ export interface DonationRow {
   succeeded_at: Date | null; created_at: Date; updated_at: Date; disputed_minor: number;
   /** Match still reserved (pending or held) and committed net of clawbacks, from the matching module's allocations. */
   match_reserved?: number; match_committed?: number; user_id?: number | null;
+  /** The processor's charge (`ch_…`), known once paid: what a payout's balance transaction names. */
+  charge_ref?: string | null; release_id?: number | null; released_minor?: number;
 }
 
 const withSlug = (db: Knex | Knex.Transaction) =>

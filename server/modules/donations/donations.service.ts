@@ -45,6 +45,7 @@ export function createDonationsService(deps: { db: Knex; campaigns: CampaignsSer
       let replayed = Boolean(donation);
       if (!donation) {
         const campaign = await deps.campaigns.getBySlug(slug);
+        if (campaign.fund_agreement_id === null) throw new ConflictError('fund_without_agreement', 'errors.fund_without_agreement');
         if (!isAccepting(campaign)) throw new ConflictError('campaign_not_accepting', 'errors.campaign_not_accepting');
         const at = new Date();
         const prepared = deps.matching ? await deps.matching.prepare(campaign, at) : [];

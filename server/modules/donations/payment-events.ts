@@ -18,6 +18,13 @@ interface Applied {
   changed?: boolean;
   paidNow?: boolean;
   grants?: number[];
+  /** A paid payout, due for reconciliation once this event has committed. */
+  payout?: string;
+}
+
+/** What reconciliation does with a `payout.*` event (in the event's transaction). */
+export interface PayoutEvents {
+  onPayoutEvent(trx: Knex.Transaction, payout: Record<string, any>): Promise<{ outcome: string; payout?: string }>;
 }
 
 /** What matching does at each step of a donation's payment (the donation row is locked). */
@@ -55,6 +62,7 @@ export function createPaymentEvents(deps: {
   log: Logger;
   onDonationChanged: (d: DonationRow) => void;
   match?: MatchLifecycle;
+  payouts?: PayoutEvents;
 }) {
   const { db, ledger, log } = deps;
 
@@ -75,7 +83,7 @@ export function createPaymentEvents(deps: {
     return { outcome: `rejected_${reason}` };
   }
 
-  async function succeed(trx: Knex.Transaction, d: DonationRow, at: Date, fingerprint?: string | null): Promise<Applied> {
+  async function succeed(trx: Knex.Transaction, d: DonationRow, at: Date, chargeRef: string | null, fingerprint?: string | null): Promise<Applied> {
     if (d.succeeded_at) return { outcome: 'ignored_already_succeeded', donation: d };
     const a = await accounts(trx, d);
     await ledger.postJournal(trx, {
@@ -86,7 +94,7 @@ export function createPaymentEvents(deps: {
       refs: { payment_ref: d.payment_ref },
       legs: [debit(a.clearing, d.amount_minor), credit(a.campaign, d.amount_minor)],
     });
-    const patch = { status: statusFor(d, d.refunded_minor), succeeded_at: at, failure_reason: null };
+    const patch = { status: statusFor(d, d.refunded_minor), succeeded_at: at, failure_reason: null, ...(chargeRef && !d.charge_ref ? { charge_ref: chargeRef } : {}) };
     await donationsRepo.update(trx, d.id, patch);
     const grants = await (deps.match?.onPaid ?? noGrants)(trx, { ...d, ...patch }, at, fingerprint);
     return { outcome: 'applied', donation: { ...d, ...patch }, changed: true, paidNow: true, grants };
@@ -139,6 +147,7 @@ export function createPaymentEvents(deps: {
   async function apply(trx: Knex.Transaction, event: StripeEventShape, refunds: ProviderRefund[] | null, fingerprint: string | null): Promise<Applied> {
     const obj = event.data?.object ?? {};
     const at = new Date((event.created ?? Date.now() / 1000) * 1000);
+    if (event.type.startsWith('payout.')) return deps.payouts ? deps.payouts.onPayoutEvent(trx, obj) : { outcome: 'ignored_unhandled_type' };
     const paymentRef = obj.object === 'payment_intent' ? obj.id : obj.payment_intent;
     const donationId = typeof obj.metadata?.donation_id === 'string' && /^[0-9a-f-]{36}$/i.test(obj.metadata.donation_id) ? obj.metadata.donation_id : undefined;
     const d = await donationsRepo.lock(trx, donationId ? { id: donationId } : { paymentRef: typeof paymentRef === 'string' ? paymentRef : undefined });
@@ -147,7 +156,7 @@ export function createPaymentEvents(deps: {
     switch (event.type) {
       case 'payment_intent.succeeded':
         if (mismatch(d, obj.amount_received ?? obj.amount, obj.currency)) return reject(trx, d, 'amount_mismatch', event);
-        return succeed(trx, d, at, fingerprint);
+        return succeed(trx, d, at, typeof obj.latest_charge === 'string' ? obj.latest_charge : (obj.latest_charge?.id ?? null), fingerprint);
       case 'payment_intent.payment_failed': {
         if (d.status !== 'pending') return { outcome: 'ignored_stale', donation: d };
         const patch = { status: 'failed' as const, failure_reason: String(obj.last_payment_error?.code ?? 'payment_failed').slice(0, 100) };
@@ -160,14 +169,14 @@ export function createPaymentEvents(deps: {
         let paid: Applied = { outcome: 'ignored', donation: d };
         if (!d.succeeded_at) {
           if (obj.paid !== true) return { outcome: 'ignored_unpaid_charge', donation: d };
-          paid = await succeed(trx, d, at);
+          paid = await succeed(trx, d, at, typeof obj.id === 'string' ? obj.id : null);
         }
         const r = await applyRefunds(trx, paid.donation!, refunds ?? [], obj.id, at);
         return { ...r, changed: r.changed || paid.changed, paidNow: paid.paidNow, donation: r.donation ?? paid.donation, grants: [...(paid.grants ?? []), ...(r.grants ?? [])] };
       }
       case 'charge.dispute.created': {
         let paid: Applied = { outcome: 'ignored', donation: d };
-        if (!d.succeeded_at) paid = await succeed(trx, d, at);
+        if (!d.succeeded_at) paid = await succeed(trx, d, at, typeof obj.charge === 'string' ? obj.charge : null);
         const r = await applyDispute(trx, paid.donation!, obj, at);
         return { ...r, changed: r.changed || paid.changed, paidNow: paid.paidNow, donation: r.donation ?? paid.donation, grants: [...(paid.grants ?? []), ...(r.grants ?? [])] };
       }
@@ -204,6 +213,10 @@ export function createPaymentEvents(deps: {
       });
 
       if (result.grants?.length) deps.match?.notify(result.grants);
+      if (result.payout) {
+        await deps.enqueue('reconcile-payout', { payoutId: result.payout }, `reconcile-${result.payout}`).catch((err) =>
+          log.warn({ err, payout: result.payout }, 'reconciliation job not enqueued; the daily run will pick the payout up'));
+      }
       if (result.changed && result.donation) {
         try {
           deps.onDonationChanged(result.donation);

@@ -5,7 +5,7 @@ import type { Logger } from '../../lib/logger.js';
 
 /** Puts a job on a queue; rejects quickly when Redis is unreachable. */
 export type Enqueue = (
-  name: 'process-stripe-event' | 'record-processor-fee' | 'expire-match-reservation',
+  name: 'process-stripe-event' | 'record-processor-fee' | 'expire-match-reservation' | 'reconcile-payout' | 'reconcile-recent',
   payload: Record<string, string>,
   jobId: string,
   opts?: { revive?: boolean; delay?: number },

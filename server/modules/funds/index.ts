@@ -1,2 +1,11 @@
-export { createFundsService, type FundsService } from './funds.service.js';
-export { fundsRepo, type FundRow } from './funds.repo.js';
+export { createFundsService, standing, type FundsService, type FundStanding } from './funds.service.js';
+export { fundsRepo, type FundRow, type AgreementRow } from './funds.repo.js';
+export { fundsApi } from './funds.routes.js';
+export { AgreementInput, CommitteeInput, FundCreate } from './funds.schemas.js';
+export { createPools, type Pools, type PoolSummary } from './pools.js';
+export { createReleases, type Releases, type ReleaseOutcome } from './releases.js';
+export { createPledges, type Pledges } from './pledges.js';
+export { createStatements, type Statements, type FundStatement } from './statements.js';
+export { managementCosts, MANAGEMENT_LIMIT_BP, type AssociationKind } from './management-costs.js';
+export { poolsApi } from './pools.routes.js';
+export { pledgesApi, parseStatement } from './pledges.routes.js';

@@ -123,14 +123,58 @@ export const chart = {
     ownerType: 'grant',
     ownerId: grantId,
   }),
-  /** Restricted net assets: a community fund's purchase-of-services pool (filled by reconciliation). */
-  fundPool: (fundId: number, currency: Currency): AccountSpec => ({
-    code: `fund:${fundId}:pool:${currency}`,
-    name: `Community fund ${fundId} purchase-of-services pool`,
+  /**
+   * Restricted net assets: one source of a community fund's purchase-of-services pool (G-15):
+   * released donations, released match by sponsor kind, or government allocations (财政资金).
+   */
+  fundPool: (fundId: number, source: PoolSource, currency: Currency): AccountSpec => ({
+    code: `fund:${fundId}:pool:${source}:${currency}`,
+    name: `Community fund ${fundId} purchase-of-services pool (${source})`,
     type: 'net_assets',
     normalBalance: 'credit',
     currency,
     ownerType: 'fund',
     ownerId: fundId,
   }),
+  /** Asset: the association's bank account, where payouts, sponsors' and government money arrive. */
+  bank: (currency: Currency): AccountSpec => ({
+    code: `association:bank:${currency}`,
+    name: 'Bank account',
+    type: 'asset',
+    normalBalance: 'debit',
+    currency,
+    allowNegative: true,
+    ownerType: 'association',
+    ownerId: 'bank',
+  }),
+  /** Revenue: the management fee charged on money released to a pool (C-7), by each fund's agreement. */
+  managementFees: (currency: Currency): AccountSpec => ({
+    code: `association:revenue:management_fees:${currency}`,
+    name: 'Management fees',
+    type: 'revenue',
+    normalBalance: 'credit',
+    currency,
+    allowNegative: true,
+    tracksBalance: false,
+    ownerType: 'association',
+    ownerId: 'revenue',
+  }),
+  /** Suspense: the usual other side of an adjusting journal that resolves a reconciliation exception. */
+  reconciliationSuspense: (currency: Currency): AccountSpec => ({
+    code: `association:suspense:reconciliation:${currency}`,
+    name: 'Reconciliation suspense',
+    type: 'asset',
+    normalBalance: 'debit',
+    currency,
+    allowNegative: true,
+    ownerType: 'association',
+    ownerId: 'suspense',
+  }),
 };
+
+/** Where money in a pool came from (G-15): each source is its own account and keeps its own restriction. */
+export const POOL_SOURCES = ['donations', 'match_platform', 'match_foundation', 'match_enterprise', 'match_government', 'government'] as const;
+export type PoolSource = (typeof POOL_SOURCES)[number];
+
+/** The pool source of a sponsor's match, by the sponsor's kind. */
+export const matchSource = (sponsorKind: string): PoolSource => `match_${sponsorKind}` as PoolSource;

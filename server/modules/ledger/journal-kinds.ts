@@ -29,4 +29,14 @@ export enum JournalKind {
   GRANT_CLOSED = 'grant_closed',
   /** At close, a stretch pool or a quadratic round shares the budget among campaigns. */
   MATCH_DISTRIBUTION = 'match_distribution',
+  /** A processor payout arrived at the bank: clearing → bank, for the payout's amount. */
+  PAYOUT = 'payout',
+  /** Fees a payout's balance transactions report that were not booked yet (disputes, late fees). */
+  PAYOUT_FEE = 'payout_fee',
+  /** Cleared money moves into a fund's purchase-of-services pool, less the management fee. */
+  POOL_RELEASE = 'pool_release',
+  /** A sponsor paid (part of) its pledge: bank ← sponsor's pledge receivable. */
+  SPONSOR_RECEIPT = 'sponsor_receipt',
+  /** Government money (财政资金) allocated to a street's pool. */
+  GOVERNMENT_ALLOCATION = 'government_allocation',
 }

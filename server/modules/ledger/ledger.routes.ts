@@ -9,12 +9,14 @@ import { ForbiddenError, ValidationError } from '../../lib/errors.js';
 import type { Approvals } from '../approvals/index.js';
 import { auditContext, type Audit } from '../audit/index.js';
 import { can, type AuthService } from '../auth/index.js';
+import { periods } from './periods.js';
 import { trialBalance } from './trial-balance.js';
 
 const code = z.string().regex(/^[a-z_]+(:[\w#-]+)+$/, { error: 'validation.account_code' });
+const PeriodClose = z.object({ period: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, { error: 'validation.period' }) }).strict();
 const Adjustment = z.object({ debit: code, credit: code, amount: fen(10_000_000_000, 1), memo: plainText(300).pipe(z.string().min(4)) });
 
-/** The trial balance, and adjusting journals (requested by one person, approved by another). */
+/** The trial balance, adjusting journals (requested by one person, approved by another) and closed periods. */
 export function ledgerRouter(deps: { db: Knex; auth: AuthService; approvals: Approvals; audit: Audit }): Router {
   const r = Router();
   r.get('/ledger/trial-balance', requireToken(deps.auth), async (req, res) => {
@@ -32,6 +34,17 @@ export function ledgerRouter(deps: { db: Knex; auth: AuthService; approvals: App
     const approval = await deps.approvals.request(req.principal!, 'adjustment', 'ledger', randomUUID(), input);
     await deps.audit.record(auditContext(req), { action: 'ledger.adjustment_requested', subjectType: 'approval', subjectId: approval.id, after: input });
     res.status(202).json({ approval_id: approval.id, status: 'pending_approval', ...input });
+  });
+  r.get('/ledger/periods', requireToken(deps.auth), async (req, res) => {
+    if (!can(req.principal, 'ledger.read')) throw new ForbiddenError();
+    res.json(await periods.list(deps.db));
+  });
+
+  r.post('/ledger/periods', requireToken(deps.auth), async (req, res) => {
+    const { period } = parseOrThrow(PeriodClose, req.body ?? {}, req.t);
+    const row = await periods.close(deps.db, req.principal!, period);
+    await deps.audit.record(auditContext(req), { action: 'ledger.period_closed', subjectType: 'ledger_period', subjectId: period, after: row });
+    res.status(201).json(row);
   });
   return r;
 }

@@ -32,7 +32,7 @@ describe('ledger', () => {
     const { ledger } = h().c;
     clearing = await ledger.ensureAccount(db, chart.processorClearing('sandbox', 'CNY'));
     campaign = await ledger.ensureAccount(db, chart.campaignDonations(1, 'CNY'));
-    pool = await ledger.ensureAccount(db, chart.fundPool(1, 'CNY'));
+    pool = await ledger.ensureAccount(db, chart.fundPool(1, 'donations', 'CNY'));
   });
 
   afterEach(expectLedgerHealthy);
@@ -48,7 +48,7 @@ describe('ledger', () => {
       expect(accounts.map((a) => [a.code, a.balance])).to.deep.equal([
         ['processor:sandbox:clearing:CNY', 0],
         ['campaign:1:donations:CNY', 3800],
-        ['fund:1:pool:CNY', 1200],
+        ['fund:1:pool:donations:CNY', 1200],
       ]);
       const entries = await db('ledger_entries').where({ account_id: campaign }).orderBy('id');
       expect(entries.map((e) => [e.amount, e.balance_after, e.account_version])).to.deep.equal([[-5000, 5000, 1], [1200, 3800, 2]]);

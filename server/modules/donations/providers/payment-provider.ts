@@ -21,10 +21,36 @@ export interface ProviderRefund {
   status: string;
 }
 
+/** A balance transaction as the processor reports it (Stripe's shape, the fields reconciliation reads). */
+export interface ProviderBalanceTransaction {
+  id: string;
+  /** `charge`, `payment`, `refund`, `adjustment` (disputes), `payout`, … */
+  type: string;
+  /** Stripe's `reporting_category`: `charge`, `refund`, `dispute`, `payout`, … */
+  category: string;
+  /** The object that moved the money: `ch_…`, `re_…`, `dp_…`, `po_…`. */
+  source: string | null;
+  amount: number;
+  fee: number;
+  net: number;
+  currency: string;
+  created: number;
+}
+
+/** A payout to the association's bank account. */
+export interface ProviderPayout {
+  id: string;
+  amount: number;
+  currency: string;
+  /** `paid`, `pending`, `in_transit`, `failed`, `canceled`. */
+  status: string;
+  created: number;
+  arrival_date: number | null;
+}
+
 /**
- * What the donation path needs from a payment processor. Events come back through the
- * Stripe-format webhook either way, so one processing path serves both implementations.
- * Reconciliation adds `listBalanceTransactions(payout)` here.
+ * What the donation path and reconciliation need from a payment processor. Events come back
+ * through the Stripe-format webhook either way, so one processing path serves both implementations.
  */
 export interface PaymentProvider {
   readonly name: 'stripe' | 'sandbox';
@@ -42,4 +68,10 @@ export interface PaymentProvider {
   fetchFee(paymentRef: string): Promise<number | null>;
   /** Where the donor completes payment. */
   checkoutPath(donationId: string): string;
+  /** One payout as the processor has it now. */
+  retrievePayout(payoutId: string): Promise<ProviderPayout>;
+  /** Payouts that arrived since then (unix seconds), newest first. */
+  listPayouts(sinceUnix: number): AsyncIterable<ProviderPayout>;
+  /** Every balance transaction a payout carried, the payout's own included, page by page. */
+  listBalanceTransactions(payoutId: string): AsyncIterable<ProviderBalanceTransaction>;
 }

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { ConflictError, NotFoundError } from '../../../lib/errors.js';
 import { scale } from '../../../lib/money.js';
 import type { PaymentProvider } from './payment-provider.js';
+import { createSandboxPayouts, type Injection } from './sandbox-payouts.js';
 import { chargeObject, paymentIntentObject, signPayload, stripeEvent, stripeId, type PaymentShape } from './stripe-events.js';
 
 /** Sandbox processing fee: 0.6 % (the usual WeChat Pay / Alipay merchant rate), rounded half up. */
@@ -25,13 +26,16 @@ const shape = (r: SandboxRow): PaymentShape => ({ paymentRef: r.payment_ref, cha
  * records, and on command succeeds, fails or refunds them by emitting Stripe-format signed
  * events into the same webhook intake a real delivery uses. No real money ever moves.
  */
-export function createSandboxProvider(deps: { db: Knex; webhookSecret: string; deliver: () => Deliver }) {
+export function createSandboxProvider(deps: { db: Knex; webhookSecret: string; deliver: () => Deliver; feeBasisPoints?: number }) {
   const { db } = deps;
+  const feeBp = deps.feeBasisPoints ?? SANDBOX_FEE_BASIS_POINTS;
+  const fee = (amountMinor: number) => scale(amountMinor, feeBp, 10_000);
 
   async function send(type: string, object: Record<string, unknown>) {
     const payload = JSON.stringify(stripeEvent(type, object));
     await deps.deliver()(payload, signPayload(payload, deps.webhookSecret));
   }
+  const payouts = createSandboxPayouts({ db, feeBasisPoints: feeBp, send });
 
   async function byDonation(donationId: string): Promise<SandboxRow> {
     const row = await db('sandbox_payments').where({ donation_id: donationId }).first();
@@ -77,7 +81,7 @@ export function createSandboxProvider(deps: { db: Knex; webhookSecret: string; d
     /** The sandbox charges its flat rate on every payment it settled (asked only once a donation is paid). */
     async fetchFee(paymentRef) {
       const row: SandboxRow | undefined = await db('sandbox_payments').where({ payment_ref: paymentRef }).first();
-      return row ? (row.fee_minor ?? sandboxFee(row.amount_minor)) : null;
+      return row ? (row.fee_minor ?? fee(row.amount_minor)) : null;
     },
 
     async fetchFingerprint(paymentRef) {
@@ -86,6 +90,9 @@ export function createSandboxProvider(deps: { db: Knex; webhookSecret: string; d
     },
 
     checkoutPath: (donationId) => `/sandbox/checkout/${donationId}`,
+    retrievePayout: (payoutId) => payouts.retrieve(payoutId),
+    listPayouts: (sinceUnix) => payouts.list(sinceUnix),
+    listBalanceTransactions: (payoutId) => payouts.transactions(payoutId),
   } satisfies PaymentProvider;
 
   return {
@@ -104,11 +111,24 @@ export function createSandboxProvider(deps: { db: Knex; webhookSecret: string; d
       }
       await db('sandbox_payments').where({ payment_ref: row.payment_ref }).update({
         status: 'succeeded',
-        fee_minor: sandboxFee(row.amount_minor),
+        fee_minor: fee(row.amount_minor),
         updated_at: db.fn.now(),
       });
       await send('payment_intent.succeeded', paymentIntentObject(shape(row), 'succeeded'));
     },
+
+    /** A card holder disputes (part of) a paid payment: recorded, and `charge.dispute.created` is sent. */
+    async dispute(donationId: string, amountMinor: number): Promise<{ disputeId: string }> {
+      const row = await byDonation(donationId);
+      if (row.status !== 'succeeded') throw new ConflictError('not_refundable', 'errors.not_refundable');
+      const d = { id: stripeId('dp_sandbox'), amount: amountMinor, created: Math.floor(Date.now() / 1000) };
+      await db('sandbox_payments').where({ payment_ref: row.payment_ref }).update({ disputes: db.raw(`disputes || ?::jsonb`, [JSON.stringify([d])]), updated_at: db.fn.now() });
+      await send('charge.dispute.created', { id: d.id, object: 'dispute', amount: amountMinor, currency: row.currency.toLowerCase(), charge: row.charge_id, payment_intent: row.payment_ref, status: 'needs_response', created: d.created });
+      return { disputeId: d.id };
+    },
+
+    /** Pays out what is available (`POST /api/sandbox/payouts`), with the discrepancies asked for. */
+    createPayout: (injections: Injection[] = []) => payouts.create(injections),
   };
 }
 

@@ -1,5 +1,5 @@
 import Stripe from 'stripe';
-import type { CreatePaymentInput, PaymentProvider, ProviderRefund } from './payment-provider.js';
+import type { CreatePaymentInput, PaymentProvider, ProviderPayout, ProviderRefund } from './payment-provider.js';
 
 export interface StripeSettings {
   secretKey: string;
@@ -19,6 +19,8 @@ export function createStripeClient(s: StripeSettings): Stripe {
     appInfo: { name: 'shanhui' },
   });
 }
+
+const payoutShape = (p: Stripe.Payout): ProviderPayout => ({ id: p.id, amount: p.amount, currency: p.currency, status: p.status, created: p.created, arrival_date: p.arrival_date ?? null });
 
 /** Payments through Stripe: WeChat Pay, Alipay and cards, in CNY. */
 export function createStripeProvider(s: StripeSettings): PaymentProvider {
@@ -70,5 +72,23 @@ export function createStripeProvider(s: StripeSettings): PaymentProvider {
     },
 
     checkoutPath: (donationId) => `/donations/${donationId}/checkout`,
+
+    async retrievePayout(payoutId: string) {
+      return payoutShape(await stripe.payouts.retrieve(payoutId));
+    },
+
+    async *listPayouts(sinceUnix: number) {
+      for await (const p of stripe.payouts.list({ arrival_date: { gte: sinceUnix }, limit: 100 })) yield payoutShape(p);
+    },
+
+    /** Auto-paginated: the SDK follows `has_more` with `starting_after`, 100 a page. */
+    async *listBalanceTransactions(payoutId: string) {
+      for await (const bt of stripe.balanceTransactions.list({ payout: payoutId, limit: 100 })) {
+        yield {
+          id: bt.id, type: bt.type, category: bt.reporting_category, source: typeof bt.source === 'string' ? bt.source : (bt.source?.id ?? null),
+          amount: bt.amount, fee: bt.fee, net: bt.net, currency: bt.currency, created: bt.created,
+        };
+      }
+    },
   };
 }

@@ -1,0 +1,51 @@
+import type { Knex } from 'knex';
+
+/** C-7 limits: management expenses as a share of total expenditure, by the kind of charity hosting the funds. */
+export const MANAGEMENT_LIMIT_BP = { foundation: 1000, social_group: 1300 } as const;
+export type AssociationKind = keyof typeof MANAGEMENT_LIMIT_BP;
+/** Annual management expenses under ¥200,000 are exempt from the ratio. */
+export const MANAGEMENT_EXEMPTION_MINOR = 20_000_000;
+/** Charitable spending must reach 70 % of the previous year's income. */
+export const CHARITABLE_SPENDING_BP = 7000;
+
+const YEAR = `
+  SELECT coalesce(sum(e.amount) FILTER (WHERE j.kind IN ('donation') AND a.owner_type = 'campaign'), 0)::bigint * -1 AS donations,
+         coalesce(sum(e.amount) FILTER (WHERE j.kind IN ('match_commit', 'grant_closed') AND a.owner_type = 'campaign'), 0)::bigint * -1 AS matching,
+         coalesce(sum(e.amount) FILTER (WHERE j.kind = 'government_allocation' AND a.owner_type = 'fund'), 0)::bigint * -1 AS government,
+         coalesce(sum(e.amount) FILTER (WHERE a.code LIKE 'association:expense:processor_fees:%'), 0)::bigint AS processor_fees,
+         coalesce(sum(e.amount) FILTER (WHERE a.code LIKE 'association:revenue:management_fees:%'), 0)::bigint * -1 AS management_fees,
+         coalesce(sum(e.amount) FILTER (WHERE j.kind = 'tranche_payment' AND a.owner_type = 'fund'), 0)::bigint AS charitable_spending
+    FROM ledger_entries e JOIN ledger_journals j ON j.id = e.journal_id JOIN ledger_accounts a ON a.id = e.account_id
+   WHERE j.effective_at >= :from AND j.effective_at < :to`;
+
+const cstYear = (y: number) => new Date(Date.parse(`${y}-01-01T00:00:00+08:00`));
+
+/**
+ * The organisation-level checks of C-7, for one calendar year (China Standard Time): management
+ * expenses (the processor fees the association bears) against total expenditure (those plus
+ * charitable spending: payments out of the pools), with the ¥200,000 exemption, and charitable
+ * spending against 70 % of the previous year's income (donations, matching, government money).
+ * They are warnings for staff, never a block.
+ */
+export async function managementCosts(db: Knex, year: number, kind: AssociationKind) {
+  const read = async (y: number) => {
+    const r = (await db.raw(YEAR, { from: cstYear(y), to: cstYear(y + 1) })).rows[0];
+    return Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Number(v)])) as Record<'donations' | 'matching' | 'government' | 'processor_fees' | 'management_fees' | 'charitable_spending', number>;
+  };
+  const [now, before] = [await read(year), await read(year - 1)];
+  const management = now.processor_fees;
+  const expenditure = management + now.charitable_spending;
+  const previousIncome = before.donations + before.matching + before.government;
+  const ratioBp = expenditure > 0 ? Math.round((management * 10_000) / expenditure) : 0;
+  const exempt = management < MANAGEMENT_EXEMPTION_MINOR;
+  const warnings: string[] = [];
+  if (!exempt && ratioBp > MANAGEMENT_LIMIT_BP[kind]) warnings.push('management_ratio_exceeded');
+  if (previousIncome > 0 && now.charitable_spending * 10_000 < previousIncome * CHARITABLE_SPENDING_BP) warnings.push('charitable_spending_below_70');
+  return {
+    year, association_kind: kind, currency: 'CNY' as const,
+    income: { donations: now.donations, matching: now.matching, government: now.government, total: now.donations + now.matching + now.government },
+    previous_year_income: previousIncome,
+    management_expenses: management, management_fee_revenue: now.management_fees, charitable_spending: now.charitable_spending, total_expenditure: expenditure,
+    management_ratio_bp: ratioBp, limit_bp: MANAGEMENT_LIMIT_BP[kind], exempt, warnings,
+  };
+}

@@ -1,0 +1,78 @@
+import express, { Router } from 'express';
+import { z } from 'zod';
+import { requireToken } from '../../http/middleware/auth.js';
+import { parseCsv } from '../../http/csv.js';
+import { fen, isoDate, plainText } from '../../http/schemas.js';
+import { parseOrThrow } from '../../http/validation.js';
+import { ForbiddenError, ValidationError } from '../../lib/errors.js';
+import { parseMajor } from '../../lib/money.js';
+import { auditContext, type Audit } from '../audit/index.js';
+import { can, type AuthService } from '../auth/index.js';
+import type { Pledges, StatementLine } from './pledges.js';
+
+const GrantId = z.coerce.number().int().positive();
+const reference = z.string().trim().regex(/^[\w./:#-]{3,80}$/, { error: 'validation.reference' });
+const Invoice = z.object({ number: reference, amount: fen(100_000_000_000, 1), issued_on: isoDate, due_on: isoDate.optional(), note: plainText(300).optional() }).strict();
+const Receipt = z.object({ amount: fen(100_000_000_000, 1), reference, received_on: isoDate, invoice: reference.optional() }).strict();
+const MAX_LINES = 5000;
+
+/**
+ * Bank-statement CSV: a header row naming `date`, `amount` (yuan, e.g. 1,234.50), `reference`,
+ * and optionally `payer`, in any order. Debits (negative amounts) are never receipts.
+ */
+export function parseStatement(text: string): { lines: StatementLine[]; errors: Record<string, string> } {
+  const rows = parseCsv(text);
+  const header = (rows.shift() ?? []).map((h) => h.trim().toLowerCase());
+  const at = (name: string) => header.indexOf(name);
+  const errors: Record<string, string> = {};
+  if (at('date') < 0 || at('amount') < 0 || at('reference') < 0) return { lines: [], errors: { csv: 'validation.statement_header' } };
+  if (rows.length > MAX_LINES) return { lines: [], errors: { csv: 'validation.statement_too_long' } };
+  const lines: StatementLine[] = [];
+  rows.forEach((row, i) => {
+    const raw = (row[at('amount')] ?? '').trim();
+    const negative = raw.startsWith('-');
+    const amount = parseMajor(negative ? raw.slice(1) : raw);
+    const date = new Date(`${(row[at('date')] ?? '').trim()}T00:00:00+08:00`);
+    if (amount === null || Number.isNaN(date.getTime())) errors[`line ${i + 2}`] = 'validation.statement_line';
+    else lines.push({ date, amount: negative ? -amount : amount, reference: (row[at('reference')] ?? '').trim().slice(0, 200), ...(at('payer') >= 0 ? { payer: (row[at('payer')] ?? '').trim().slice(0, 200) } : {}) });
+  });
+  return { lines, errors };
+}
+
+/** Sponsors' pledges: a grant's invoices and receipts, and bank statements matched to invoices (finance). */
+export function pledgesApi(deps: { pledges: Pledges; auth: AuthService; audit: Audit }): Router {
+  const r = Router();
+  const auth = requireToken(deps.auth);
+
+  r.get('/grants/:id/pledge', auth, async (req, res) => {
+    if (!can(req.principal, 'ledger.read')) throw new ForbiddenError();
+    res.json(await deps.pledges.of(parseOrThrow(GrantId, req.params.id, req.t)));
+  });
+
+  r.post('/grants/:id/invoices', auth, async (req, res) => {
+    const id = parseOrThrow(GrantId, req.params.id, req.t);
+    const row = await deps.pledges.invoice(req.principal!, id, parseOrThrow(Invoice, req.body ?? {}, req.t));
+    await deps.audit.record(auditContext(req), { action: 'pledge.invoiced', subjectType: 'grant', subjectId: id, after: row });
+    res.status(201).json(row);
+  });
+
+  r.post('/grants/:id/receipts', auth, async (req, res) => {
+    const id = parseOrThrow(GrantId, req.params.id, req.t);
+    const { receipt, replayed } = await deps.pledges.receipt(req.principal!, id, parseOrThrow(Receipt, req.body ?? {}, req.t));
+    if (!replayed) await deps.audit.record(auditContext(req), { action: 'pledge.received', subjectType: 'grant', subjectId: id, after: receipt });
+    res.status(replayed ? 200 : 201).json(receipt);
+  });
+
+  /** The statement as `text/csv`, or JSON `{csv}`. */
+  r.post('/pledges/bank-statement', express.text({ type: 'text/csv', limit: '2mb' }), auth, async (req, res) => {
+    if (!can(req.principal, 'pledge.manage')) throw new ForbiddenError();
+    const text = typeof req.body === 'string' ? req.body : typeof req.body?.csv === 'string' ? req.body.csv : '';
+    const { lines, errors } = parseStatement(text);
+    if (Object.keys(errors).length || !lines.length) throw new ValidationError(Object.fromEntries(Object.entries(Object.keys(errors).length ? errors : { csv: 'validation.statement_empty' }).map(([k, v]) => [k, req.t(v)])));
+    const out = await deps.pledges.importStatement(req.principal!, lines);
+    await deps.audit.record(auditContext(req), { action: 'pledge.statement_imported', subjectType: 'bank_statement', after: { lines: lines.length, matched: out.matched.length, duplicates: out.duplicates.length, unmatched: out.unmatched.length } });
+    res.json(out);
+  });
+
+  return r;
+}
