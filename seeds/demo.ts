@@ -3,19 +3,30 @@ import type { Container } from '../server/container.js';
 import { SYSTEM_PRINCIPAL } from '../server/modules/auth/index.js';
 import { geoRepo } from '../server/modules/geo/index.js';
 import { GrantCreate } from '../server/modules/matching/index.js';
+import { seedDemoMoneyLoop } from './demo-money.js';
 
 /** The district charity association acting through the seed. */
 
 const DISTRICT = { code: 'jiulongpo', name: '九龙坡区', name_en: 'Jiulongpo District' };
 
 const STREETS = [
-  { code: 'shipingqiao', name: '石坪桥街道', name_en: 'Shipingqiao Street', communities: [['shipingqiao-jianqiao', '建桥社区', 'Jianqiao Community'], ['shipingqiao-huangjuewan', '黄桷湾社区', 'Huangjuewan Community']] },
-  { code: 'yangjiaping', name: '杨家坪街道', name_en: 'Yangjiaping Street', communities: [['yangjiaping-qianjin', '前进社区', 'Qianjin Community'], ['yangjiaping-xijiao', '西郊社区', 'Xijiao Community']] },
-  { code: 'xiejiawan', name: '谢家湾街道', name_en: 'Xiejiawan Street', communities: [['xiejiawan-huayuan', '华园社区', 'Huayuan Community'], ['xiejiawan-jiangjia', '蒋家社区', 'Jiangjia Community']] },
-  { code: 'huangjueping', name: '黄桷坪街道', name_en: 'Huangjueping Street', communities: [['huangjueping-tiedao', '铁路村社区', 'Tielucun Community']] },
+  { code: 'shipingqiao', name: '石坪桥街道', name_en: 'Shipingqiao Street', fee_bp: 500, purpose: '困境儿童关爱、居家空间改造与社区社会工作服务', communities: [['shipingqiao-jianqiao', '建桥社区', 'Jianqiao Community'], ['shipingqiao-huangjuewan', '黄桷湾社区', 'Huangjuewan Community']] },
+  { code: 'yangjiaping', name: '杨家坪街道', name_en: 'Yangjiaping Street', fee_bp: 300, purpose: '高龄独居老人助餐、送餐与探访服务', communities: [['yangjiaping-qianjin', '前进社区', 'Qianjin Community'], ['yangjiaping-xijiao', '西郊社区', 'Xijiao Community']] },
+  { code: 'xiejiawan', name: '谢家湾街道', name_en: 'Xiejiawan Street', fee_bp: 500, purpose: '居民议事、社区治理“金点子”与志愿服务', communities: [['xiejiawan-huayuan', '华园社区', 'Huayuan Community'], ['xiejiawan-jiangjia', '蒋家社区', 'Jiangjia Community']] },
+  { code: 'huangjueping', name: '黄桷坪街道', name_en: 'Huangjueping Street', fee_bp: 800, purpose: '社区文化与青少年艺术教育服务', communities: [['huangjueping-tiedao', '铁路村社区', 'Tielucun Community']] },
 ];
 
 const DAY = 86_400_000;
+
+/** C-4: five voting members (an odd number, all unpaid) and a supervisor, drawn as the rules describe. */
+const committee = (street: string) => [
+  { name: `${street}社区事务办 刘主任`, role: 'chair', affiliation: `${street}办事处` },
+  { name: '区慈善会 秘书处 何老师', role: 'member', affiliation: '九龙坡区慈善会' },
+  { name: '社区居委会 罗书记', role: 'member', affiliation: '社区“两委”' },
+  { name: '爱心企业代表 吴总', role: 'member', affiliation: '辖区企业' },
+  { name: '居民代表 蒋阿姨', role: 'member', affiliation: '居民' },
+  { name: '社区法律顾问 邓律师', role: 'supervisor', affiliation: '监督员' },
+];
 
 const CAMPAIGNS = [
   {
@@ -112,7 +123,11 @@ export async function seedDemo(c: Container): Promise<boolean> {
     for (const s of STREETS) {
       const streetId = await geoRepo.insertStreet(trx, { district_id: districtId, code: s.code, name: s.name, name_en: s.name_en });
       for (const [code, name, name_en] of s.communities) await geoRepo.insertCommunity(trx, { street_id: streetId, code, name, name_en });
-      await c.funds.create(trx, { streetId, code: `${s.code}-fund`, name: `九龙坡区慈善会${s.name}慈善基金`, nameEn: `Jiulongpo Charity Association ${s.name_en} Fund` });
+      const fund = await c.funds.create(trx, {
+        streetId, code: `${s.code}-fund`, name: `九龙坡区慈善会${s.name}慈善基金`, nameEn: `Jiulongpo Charity Association ${s.name_en} Fund`,
+        agreement: { purpose: s.purpose, management_fee_bp: s.fee_bp, surplus_disposal: '项目结余经管委会决议转入本街道同类社区服务项目，并在三个月内公开', signed_on: new Date('2026-03-15'), signatories: `九龙坡区慈善会、${s.name}办事处` },
+      });
+      await trx('fund_committee_members').insert(committee(s.name).map((m) => ({ fund_id: fund.id, ...m })));
     }
   });
 
@@ -142,6 +157,7 @@ export async function seedDemo(c: Container): Promise<boolean> {
       const { donation } = await c.donations.create(g.campaign, { amount: g.amount, currency: 'CNY', donor: { name: g.name, anonymous: !g.name }, message: g.message }, `demo-${randomUUID()}`);
       await c.sandbox.complete(donation.id, 'succeed');
     }
+    if (c.config.ROLE === 'all') await seedDemoMoneyLoop(c, DEMO_GIFTS.length);
   }
   return true;
 }

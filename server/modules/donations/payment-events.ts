@@ -66,10 +66,17 @@ export function createPaymentEvents(deps: {
 }) {
   const { db, ledger, log } = deps;
 
+  /**
+   * The processor's clearing account, and where the donation's money is held: its campaign, or,
+   * once released, its fund's pool (so a late refund or dispute comes out of the pool).
+   */
   async function accounts(trx: Knex.Transaction, d: DonationRow) {
+    const holder = d.release_id
+      ? chart.fundPool((await trx('campaigns').where({ id: d.campaign_id }).first('fund_id')).fund_id, 'donations', d.currency)
+      : chart.campaignDonations(d.campaign_id, d.currency);
     return {
       clearing: await ledger.ensureAccount(trx, chart.processorClearing(d.provider, d.currency)),
-      campaign: await ledger.ensureAccount(trx, chart.campaignDonations(d.campaign_id, d.currency)),
+      campaign: await ledger.ensureAccount(trx, holder),
     };
   }
 

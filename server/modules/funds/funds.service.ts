@@ -109,14 +109,15 @@ export function createFundsService(deps: { db: Knex; ledger: LedgerService }) {
            SELECT f.id, greatest(
              (SELECT max(d.created_at) FROM donations d JOIN campaigns c ON c.id = d.campaign_id WHERE c.fund_id = f.id),
              (SELECT max(r.created_at) FROM pool_releases r WHERE r.fund_id = f.id),
-             (SELECT max(g.created_at) FROM government_allocations g WHERE g.fund_id = f.id)) AS at
+             (SELECT max(g.created_at) FROM government_allocations g WHERE g.fund_id = f.id)) AS at,
+             f.dormant_since AS was
              FROM community_funds f WHERE f.status = 'active')
          UPDATE community_funds f
             SET last_activity_at = last.at,
                 dormant_since = CASE WHEN coalesce(last.at, f.created_at) < ? THEN coalesce(f.dormant_since, ?) END
            FROM last WHERE last.id = f.id
-         RETURNING f.id, (f.dormant_since IS NOT NULL) AS dormant, f.dormant_since = ? AS newly`,
-        [cutoff, now, now],
+         RETURNING f.id, (last.was IS NULL AND f.dormant_since IS NOT NULL) AS newly`,
+        [cutoff, now],
       );
       return rows.filter((r: { newly: boolean }) => r.newly).map((r: { id: number }) => r.id);
     },

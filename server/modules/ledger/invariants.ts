@@ -78,8 +78,33 @@ export const INVARIANTS: Invariant[] = [
     sql: `SELECT a.code FROM ledger_accounts a
            WHERE a.owner_type = 'campaign' AND a.code LIKE 'campaign:%:match:%'
              AND a.balance <> (SELECT coalesce(sum(m.committed_minor - m.clawed_back_minor), 0) FROM match_allocations m
-                                 JOIN donations d ON d.id = m.donation_id WHERE d.campaign_id = a.owner_id::integer)
-                            + (SELECT coalesce(sum(x.amount_minor), 0) FROM match_distributions x WHERE x.campaign_id = a.owner_id::integer)`,
+                                 JOIN donations d ON d.id = m.donation_id WHERE d.campaign_id = a.owner_id::integer AND m.release_id IS NULL)
+                            + (SELECT coalesce(sum(x.amount_minor), 0) FROM match_distributions x WHERE x.campaign_id = a.owner_id::integer AND x.release_id IS NULL)`,
+  },
+  {
+    name: 'campaign_donations_match_unreleased',
+    message: "Every campaign's donations account holds exactly its paid, unreleased donations net of refunds and disputes",
+    sql: `SELECT a.code FROM ledger_accounts a
+           WHERE a.owner_type = 'campaign' AND a.code LIKE 'campaign:%:donations:%'
+             AND a.balance <> (SELECT coalesce(sum(d.amount_minor - d.refunded_minor - d.disputed_minor), 0) FROM donations d
+                                WHERE d.campaign_id = a.owner_id::integer AND d.succeeded_at IS NOT NULL AND d.release_id IS NULL)`,
+  },
+  {
+    name: 'pool_releases_match_rows',
+    message: 'Every release into a pool moved exactly what the donations, matches and shares naming it released',
+    sql: `SELECT r.id FROM pool_releases r
+           WHERE r.amount_minor <> (SELECT coalesce(sum(d.released_minor), 0) FROM donations d WHERE d.release_id = r.id)
+                                  + (SELECT coalesce(sum(m.released_minor), 0) FROM match_allocations m WHERE m.release_id = r.id)
+                                  + (SELECT coalesce(sum(x.amount_minor), 0) FROM match_distributions x WHERE x.release_id = r.id)
+              OR r.amount_minor <> (SELECT sum(e.amount) FROM ledger_entries e WHERE e.journal_id = r.journal_id AND e.amount > 0)`,
+  },
+  {
+    name: 'payouts_have_journal',
+    message: 'Every reconciled payout of a non-zero amount has its payout journal of that amount',
+    sql: `SELECT p.id FROM payouts p
+           WHERE p.reconciliation <> 'pending' AND p.amount_minor <> 0
+             AND abs(p.amount_minor) IS DISTINCT FROM (SELECT sum(e.amount) FROM ledger_entries e JOIN ledger_journals j ON j.id = e.journal_id
+                                                     WHERE j.idempotency_key = 'payout:' || p.id AND e.amount > 0)`,
   },
   {
     name: 'match_counters_match_allocations',

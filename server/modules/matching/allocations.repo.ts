@@ -9,16 +9,18 @@ export interface AllocationRow {
   inputs: { amount: number; at: string; campaign: { donors: number; raised: number } };
   pool_legs: { account_id: number; amount: number }[]; counter_keys: string[];
   reserved_at: Date; expires_at: Date | null; settled_at: Date | null;
-  grant_status?: string; sponsor_id?: number;
+  grant_status?: string; sponsor_id?: number; sponsor_kind?: string;
+  /** Set once the match moved into the fund's pool (a later clawback then comes out of the pool). */
+  release_id?: number | null;
 }
 
 /** knex access to match allocations and cap counters. */
 export const allocationsRepo = {
   /** A donation's allocations in claim order, with their grant's status (the donation row is locked by the caller). */
   forDonation(db: Knex | Knex.Transaction, donationId: string, statuses?: AllocationStatus[]): Promise<AllocationRow[]> {
-    const q = db('match_allocations as a').join('grants as g', 'g.id', 'a.grant_id').where('a.donation_id', donationId)
+    const q = db('match_allocations as a').join('grants as g', 'g.id', 'a.grant_id').join('sponsors as s', 's.id', 'g.sponsor_id').where('a.donation_id', donationId)
       .orderBy([{ column: 'g.priority', order: 'desc' }, { column: 'g.id', order: 'asc' }])
-      .select('a.*', 'g.status as grant_status', 'g.sponsor_id');
+      .select('a.*', 'g.status as grant_status', 'g.sponsor_id', 's.kind as sponsor_kind');
     if (statuses) q.whereIn('a.status', statuses);
     return q;
   },

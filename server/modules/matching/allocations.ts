@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { allocate, scale } from '../../lib/money.js';
 import type { Logger } from '../../lib/logger.js';
-import { chart, credit, debit, JournalKind, type Leg, type LedgerService } from '../ledger/index.js';
+import { chart, credit, debit, JournalKind, matchSource, type Leg, type LedgerService } from '../ledger/index.js';
 import { allocationsRepo, type AllocationRow } from './allocations.repo.js';
 import type { GrantRow } from './grants.repo.js';
 import type { GrantsService } from './grants.service.js';
@@ -216,7 +216,10 @@ export function createAllocations(deps: { db: Knex; ledger: LedgerService; grant
       await allocationsRepo.moveCounters(trx, moves);
       for (const { a, target } of due) {
         const delta = target - a.clawed_back_minor;
-        const match = await ledger.ensureAccount(trx, chart.campaignMatch(d.campaign_id, 'CNY'));
+        const held = a.release_id
+          ? chart.fundPool((await trx('campaigns').where({ id: d.campaign_id }).first('fund_id')).fund_id, matchSource(a.sponsor_kind!), 'CNY')
+          : chart.campaignMatch(d.campaign_id, 'CNY');
+        const match = await ledger.ensureAccount(trx, held);
         await ledger.postJournal(trx, {
           kind: JournalKind.MATCH_CLAWBACK,
           idempotencyKey: `match-clawback:${d.id}:${a.grant_id}:${target}`,
