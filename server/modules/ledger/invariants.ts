@@ -83,11 +83,13 @@ export const INVARIANTS: Invariant[] = [
   },
   {
     name: 'campaign_donations_match_unreleased',
-    message: "Every campaign's donations account holds exactly its paid, unreleased donations net of refunds and disputes",
+    message: "Every campaign's donations account holds its paid, unreleased donations net of refunds and disputes (plus staff adjustments)",
     sql: `SELECT a.code FROM ledger_accounts a
            WHERE a.owner_type = 'campaign' AND a.code LIKE 'campaign:%:donations:%'
-             AND a.balance <> (SELECT coalesce(sum(d.amount_minor - d.refunded_minor - d.disputed_minor), 0) FROM donations d
-                                WHERE d.campaign_id = a.owner_id::integer AND d.succeeded_at IS NOT NULL AND d.release_id IS NULL)`,
+             AND (SELECT -coalesce(sum(e.amount), 0) FROM ledger_entries e JOIN ledger_journals j ON j.id = e.journal_id
+                   WHERE e.account_id = a.id AND j.kind <> 'adjustment')
+                 <> (SELECT coalesce(sum(d.amount_minor - d.refunded_minor - d.disputed_minor), 0) FROM donations d
+                      WHERE d.campaign_id = a.owner_id::integer AND d.succeeded_at IS NOT NULL AND d.release_id IS NULL)`,
   },
   {
     name: 'pool_releases_match_rows',
