@@ -19,7 +19,7 @@ import { authPages, can, type Action, type Subject } from './modules/auth/index.
 import { campaignsApi, campaignsPages } from './modules/campaigns/index.js';
 import { consolePages } from './modules/console/index.js';
 import { donationPages, donationsApi, presentPublicDonation, sandboxPages, webhookRouter } from './modules/donations/index.js';
-import { fundsApi, pledgesApi, poolsApi } from './modules/funds/index.js';
+import { fundsApi, pledgesApi, poolsApi, poolsPages } from './modules/funds/index.js';
 import { ledgerRouter } from './modules/ledger/index.js';
 import { grantsApi, organisationsApi, riskApi } from './modules/matching/index.js';
 import { reconciliationApi } from './modules/reconciliation/index.js';
@@ -110,6 +110,7 @@ export function createApp(c: Container): Express {
   const matchState = (row: Parameters<typeof c.matching.state>[0]) => c.matching.state(row);
   app.use(campaignsPages({ campaigns: c.campaigns, matchState, recentDonations: async (id, t) => (await c.donations.recentPaid(id)).map((d) => presentPublicDonation(d, t)) }));
   app.use(donationPages({ donations: c.donations, campaigns: c.campaigns, provider: c.provider, maxAmount: c.config.DONATION_MAX_AMOUNT, publishableKey: c.config.STRIPE_PUBLISHABLE_KEY, matchState, matchPreview: (row, amount) => c.matching.preview(row, amount) }));
+  app.use(poolsPages({ pools: c.pools }));
   if (c.sandbox) app.use(sandboxPages({ donations: c.donations, sandbox: c.sandbox }));
 
   app.use(notFound);

@@ -5,14 +5,17 @@ import { approvalsConsole } from './approvals.console.js';
 import { campaignsConsole } from './campaigns.console.js';
 import { dashboardPages } from './dashboard.js';
 import { donationsConsole } from './donations.console.js';
+import { financeConsole } from './finance.console.js';
+import { fundsConsole } from './funds.console.js';
 import { geoConsole } from './geo.console.js';
 import { grantsConsole } from './grants.console.js';
+import { moneyConsole } from './money.console.js';
 import { peopleConsole } from './people.console.js';
 
 /** Every staff console page, behind sign-in (and TOTP for admin and finance). */
 export function consolePages(c: Container): Router {
   const r = Router();
   r.use('/console', requireStaff);
-  for (const part of [dashboardPages, campaignsConsole, grantsConsole, donationsConsole, approvalsConsole, peopleConsole, geoConsole]) r.use(part(c));
+  for (const part of [dashboardPages, campaignsConsole, grantsConsole, donationsConsole, approvalsConsole, peopleConsole, geoConsole, financeConsole, moneyConsole, fundsConsole]) r.use(part(c));
   return r;
 }

@@ -9,3 +9,4 @@ export { createStatements, type Statements, type FundStatement } from './stateme
 export { managementCosts, MANAGEMENT_LIMIT_BP, type AssociationKind } from './management-costs.js';
 export { poolsApi } from './pools.routes.js';
 export { pledgesApi, parseStatement } from './pledges.routes.js';
+export { poolsPages } from './pools.pages.js';

@@ -1,0 +1,25 @@
+import { Router } from 'express';
+import { NotFoundError } from '../../lib/errors.js';
+import type { Pools } from './pools.js';
+
+const DAYS = [30, 90, 365];
+
+/** Public pool pages: every street's purchase-of-services pool, and one street's with its inflow by source over time. */
+export function poolsPages(deps: { pools: Pools }): Router {
+  const r = Router();
+
+  r.get('/pools', async (req, res) => {
+    res.render('pools/index', { title: req.t('pools.title'), pools: await deps.pools.list() });
+  });
+
+  r.get('/pools/:street', async (req, res) => {
+    const street = Number(req.params.street);
+    if (!Number.isSafeInteger(street) || street <= 0) throw new NotFoundError('street');
+    const days = DAYS.includes(Number(req.query.days)) ? Number(req.query.days) : 90;
+    const pool = await deps.pools.get(street);
+    const inflow = await deps.pools.inflow(street, days);
+    res.render('pools/show', { title: `${pool.street} · ${req.t('pools.title')}`, pool, inflow, days, choices: DAYS, scripts: ['/public/vendor/chart.umd.js', '/public/js/pool-chart.js'] });
+  });
+
+  return r;
+}
