@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { CampaignCreate, CampaignListQuery } from '../modules/campaigns/index.js';
 import { RefundCreate, donationCreate } from '../modules/donations/index.js';
 import { GrantCreate, LinkedParty, Rules, TopUp } from '../modules/matching/index.js';
+import { financePaths, financeSchemas } from './openapi-finance.js';
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
 const error = { $ref: '#/components/schemas/Error' };
@@ -21,6 +22,7 @@ export function openapiDocument(maxAmount: number) {
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
       schemas: {
+        ...financeSchemas,
         Error: { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, fields: { type: 'object', additionalProperties: { type: 'string' } } } } } },
         Campaign: {
           type: 'object',
@@ -124,8 +126,9 @@ export function openapiDocument(maxAmount: number) {
         post: { summary: 'Register an organisation (association_admin)', security: bearer, requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } } } }, responses: { '201': json({ type: 'object' }, 'created'), ...errors(400, 401, 403, 409) } },
       },
       '/webhooks/stripe': {
-        post: { summary: 'Stripe-signed events: payment_intent.succeeded, payment_intent.payment_failed, charge.refunded, charge.dispute.created', responses: { '200': json({ type: 'object' }, 'stored'), ...errors(400) } },
+        post: { summary: 'Stripe-signed events: payment_intent.succeeded, payment_intent.payment_failed, charge.refunded, charge.dispute.created, payout.paid', responses: { '200': json({ type: 'object' }, 'stored'), ...errors(400) } },
       },
+      ...financePaths(),
     },
   };
 }

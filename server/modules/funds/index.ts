@@ -7,6 +7,6 @@ export { createReleases, type Releases, type ReleaseOutcome } from './releases.j
 export { createPledges, type Pledges } from './pledges.js';
 export { createStatements, type Statements, type FundStatement } from './statements.js';
 export { managementCosts, MANAGEMENT_LIMIT_BP, type AssociationKind } from './management-costs.js';
-export { poolsApi } from './pools.routes.js';
-export { pledgesApi, parseStatement } from './pledges.routes.js';
+export { poolsApi, GovernmentAllocation } from './pools.routes.js';
+export { pledgesApi, parseStatement, Invoice, Receipt } from './pledges.routes.js';
 export { poolsPages } from './pools.pages.js';

@@ -12,8 +12,8 @@ import type { Pledges, StatementLine } from './pledges.js';
 
 const GrantId = z.coerce.number().int().positive();
 const reference = z.string().trim().regex(/^[\w./:#-]{3,80}$/, { error: 'validation.reference' });
-const Invoice = z.object({ number: reference, amount: fen(100_000_000_000, 1), issued_on: isoDate, due_on: isoDate.optional(), note: plainText(300).optional() }).strict();
-const Receipt = z.object({ amount: fen(100_000_000_000, 1), reference, received_on: isoDate, invoice: reference.optional() }).strict();
+export const Invoice = z.object({ number: reference, amount: fen(100_000_000_000, 1), issued_on: isoDate, due_on: isoDate.optional(), note: plainText(300).optional() }).strict();
+export const Receipt = z.object({ amount: fen(100_000_000_000, 1), reference, received_on: isoDate, invoice: reference.optional() }).strict();
 const MAX_LINES = 5000;
 
 /**

@@ -14,7 +14,7 @@ import type { Releases } from './releases.js';
 import type { Statements } from './statements.js';
 
 const StreetId = z.coerce.number().int().positive();
-const GovernmentAllocation = z.object({
+export const GovernmentAllocation = z.object({
   amount: fen(100_000_000_000, 1), reference: z.string().trim().regex(/^[\w./:#-]{3,80}$/, { error: 'validation.reference' }),
   memo: plainText(300).optional(), received_on: isoDate,
 }).strict();

@@ -2,4 +2,4 @@ export { createReconciliation, type Reconciliation } from './reconciliation.serv
 export { createPayoutReconciler, type PayoutOutcome } from './reconcile.js';
 export { reconciliationApi, type RunQueue } from './reconciliation.routes.js';
 export { reconciliationRepo, type PayoutRow, type ExceptionRow, type ExceptionKind } from './reconciliation.repo.js';
-export { ExceptionResolve } from './reconciliation.schemas.js';
+export { ExceptionResolve, RunRequest, SandboxPayoutRequest } from './reconciliation.schemas.js';

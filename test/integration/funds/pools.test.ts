@@ -114,4 +114,11 @@ describe('release to the purchase-of-services pools', () => {
     expect(res.body.error.code).to.equal('insufficient_funds');
     expect(await h().db('sponsor_receipts').count({ n: '*' }).first()).to.deep.equal({ n: 0 });
   });
+
+  it('when the OpenAPI document is read, then it publishes the pools, pledges, funds, periods and reconciliation paths', async () => {
+    const doc = (await h().api().get('/api/openapi.json').expect(200)).body;
+    for (const p of ['/api/pools', '/api/pools/{street}/government', '/api/grants/{id}/receipts', '/api/pledges/bank-statement', '/api/funds/{id}/statement', '/api/ledger/periods',
+      '/api/reconciliation/payouts', '/api/reconciliation/exceptions', '/api/reconciliation/run', '/api/sandbox/payouts']) expect(doc.paths, p).to.have.property(p);
+    expect(doc.components.schemas.Pool.properties.by_source.required).to.deep.equal(['donations', 'matching', 'government']);
+  });
 });
