@@ -28,14 +28,20 @@ export async function up(knex: Knex): Promise<void> {
       net_minor      bigint NOT NULL DEFAULT 0,
       journal_id     bigint REFERENCES ledger_journals(id),
       received_at    timestamptz NOT NULL DEFAULT now(),
-      reconciled_at  timestamptz
+      reconciled_at  timestamptz,
+      -- Set once every cleared donation the payout carried is in a pool; cleared again when one
+      -- of its exceptions is resolved, so that donation is released too.
+      released_at    timestamptz
     );
+    CREATE INDEX payouts_unreleased ON payouts (created_at) WHERE released_at IS NULL AND reconciliation <> 'pending';
     CREATE INDEX payouts_arrival ON payouts (arrival_at DESC);
 
-    -- One row per balance transaction of a payout. donation_id and journal_id are filled by the
-    -- matching join itself (so they are valid by construction) and checked by the invariants.
+    -- One row per balance transaction of a payout, matched as it is copied in: donation_id and
+    -- journal_id are filled by the matching join itself (so they are valid by construction), and
+    -- problem names the exception a mismatched one raised. booked_fee_minor is the fee the ledger
+    -- had for a charge when it was matched (null: not booked yet, so reconciliation books it).
     CREATE TABLE payout_items (
-      id           text PRIMARY KEY,
+      id           text NOT NULL,
       payout_id    text NOT NULL,
       type         text NOT NULL,
       category     text,
@@ -47,11 +53,13 @@ export async function up(knex: Knex): Promise<void> {
       created_at   timestamptz NOT NULL,
       donation_id  uuid,
       journal_id   bigint,
-      status       text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','matched','exception','skipped'))
+      booked_fee_minor bigint,
+      status       text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending','matched','exception','skipped')),
+      problem      text,
+      CHECK ((status = 'exception') = (problem IS NOT NULL)),
+      PRIMARY KEY (payout_id, id)
     );
-    CREATE INDEX payout_items_payout ON payout_items (payout_id, status);
     CREATE INDEX payout_items_journal ON payout_items (journal_id) WHERE journal_id IS NOT NULL;
-    CREATE INDEX payout_items_donation ON payout_items (donation_id) WHERE donation_id IS NOT NULL;
 
     CREATE TABLE reconciliation_exceptions (
       id                    serial PRIMARY KEY,

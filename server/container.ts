@@ -145,9 +145,12 @@ export async function createContainer(config: Config, log: Logger, db: Knex) {
       return id;
     },
     async status(id) {
-      const job = await queues.maintenance.getJob(id);
-      if (!job || job.name !== 'reconcile-recent') return null;
-      return { id, state: await job.getState(), progress: job.progress, result: job.returnvalue ?? null, failed_reason: job.failedReason ?? null };
+      const first = await queues.maintenance.getJob(id);
+      if (!first || first.name !== 'reconcile-recent') return null;
+      const state = await first.getState();
+      // Read the job again after its state, so a run that just finished is seen with its result.
+      const job = (await queues.maintenance.getJob(id)) ?? first;
+      return { id, state, progress: job.progress, result: job.returnvalue ?? null, failed_reason: job.failedReason ?? null };
     },
   };
 

@@ -2,9 +2,20 @@ import type { Knex } from 'knex';
 import { scale } from '../../lib/money.js';
 import { chart, credit, debit, JournalKind, matchSource, type LedgerService, type Leg } from '../ledger/index.js';
 
-/** A donation is cleared once a paid, reconciled payout carried its charge without an exception. */
-const CLEARED = `EXISTS (SELECT 1 FROM payout_items i JOIN payouts p ON p.id = i.payout_id
-                  WHERE i.donation_id = d.id AND i.category = 'charge' AND i.status = 'matched' AND p.status = 'paid' AND p.reconciliation <> 'pending')`;
+/**
+ * The donations a reconciled payout cleared and that are not yet in a pool: its charges that
+ * matched, or whose exception has since been resolved, net of refunds and disputes so far.
+ */
+const CLEARED_BY_PAYOUT = `
+  SELECT d.id, d.campaign_id, c.fund_id, a.management_fee_bp AS fee_bp, (d.amount_minor - d.refunded_minor - d.disputed_minor)::bigint AS net
+    FROM payout_items i
+    JOIN donations d ON d.id = i.donation_id
+    JOIN campaigns c ON c.id = d.campaign_id
+    JOIN fund_agreements a ON a.fund_id = c.fund_id AND a.superseded_at IS NULL
+   WHERE i.payout_id = ? AND i.category = 'charge'
+     AND (i.status = 'matched' OR (i.status = 'exception' AND EXISTS (SELECT 1 FROM reconciliation_exceptions x WHERE x.payout_id = i.payout_id AND x.item_id = i.id AND x.status = 'resolved')))
+     AND d.release_id IS NULL AND d.succeeded_at IS NOT NULL AND d.amount_minor - d.refunded_minor - d.disputed_minor > 0
+   ORDER BY d.id FOR UPDATE OF d`;
 
 /** When a campaign ended: its end, or when it was closed early. */
 const ENDED_AT = `CASE WHEN c.status = 'closed' THEN least(c.ends_at, c.updated_at) ELSE c.ends_at END`;
@@ -14,7 +25,7 @@ export interface ReleaseOutcome { donations: number; matches: number; released_m
 /**
  * Moves cleared money into funds' purchase-of-services pools, less each fund's management fee
  * (C-7, by its agreement in force), one journal per campaign and source:
- * - a campaign's donations once reconciled (their net of refunds and disputes);
+ * - the donations a reconciled payout cleared (their net of refunds and disputes), payout by payout;
  * - one grant's match on a campaign once the donations it matched are released, the campaign's
  *   public notice period after its end has passed (M-14), and the sponsor has paid enough: receipts
  *   less what the grant has already released cover it, oldest matches first.
@@ -38,20 +49,28 @@ export function createReleases(deps: { db: Knex; ledger: LedgerService; noticeDa
     return { id: row.id as number, fee };
   }
 
-  async function releaseDonations(campaign: { id: number; fund_id: number; fee_bp: number }): Promise<{ n: number; amount: number; fee: number }> {
+  /** One payout's cleared donations into their funds' pools: one release journal per campaign. */
+  async function releasePayout(payoutId: string): Promise<{ n: number; amount: number; fee: number }> {
     return db.transaction(async (trx) => {
-      const { rows } = await trx.raw(
-        `SELECT d.id, (d.amount_minor - d.refunded_minor - d.disputed_minor)::bigint AS net FROM donations d
-          WHERE d.campaign_id = ? AND d.release_id IS NULL AND d.succeeded_at IS NOT NULL
-            AND d.amount_minor - d.refunded_minor - d.disputed_minor > 0 AND ${CLEARED}
-          ORDER BY d.id FOR UPDATE OF d`,
-        [campaign.id],
-      );
-      if (!rows.length) return { n: 0, amount: 0, fee: 0 };
-      const amount = rows.reduce((s: number, r: { net: number }) => s + Number(r.net), 0);
-      const { id, fee } = await post(trx, { key: `pool-release:donations:${campaign.id}:${rows[0].id}`, fundId: campaign.fund_id, campaignId: campaign.id, source: 'donations', grantId: null, amount, feeBp: campaign.fee_bp });
-      await trx.raw(`UPDATE donations d SET release_id = ?, released_minor = d.amount_minor - d.refunded_minor - d.disputed_minor, updated_at = now() WHERE d.id = ANY(?::uuid[])`, [id, rows.map((r: { id: string }) => r.id)]);
-      return { n: rows.length, amount, fee };
+      const p = await trx('payouts').where({ id: payoutId }).whereNull('released_at').forUpdate().first('id');
+      if (!p) return { n: 0, amount: 0, fee: 0 };
+      const { rows } = await trx.raw(CLEARED_BY_PAYOUT, [payoutId]);
+      const byCampaign = new Map<number, { fund_id: number; fee_bp: number; ids: string[]; amount: number }>();
+      for (const r of rows as { id: string; campaign_id: number; fund_id: number; fee_bp: number; net: number }[]) {
+        const c = byCampaign.get(r.campaign_id) ?? { fund_id: r.fund_id, fee_bp: r.fee_bp, ids: [], amount: 0 };
+        c.ids.push(r.id);
+        c.amount += Number(r.net);
+        byCampaign.set(r.campaign_id, c);
+      }
+      const out = { n: rows.length, amount: 0, fee: 0 };
+      for (const [campaignId, c] of [...byCampaign].sort((a, b) => a[0] - b[0])) {
+        const { id, fee } = await post(trx, { key: `pool-release:donations:${campaignId}:${payoutId}:${c.ids[0]}`, fundId: c.fund_id, campaignId, source: 'donations', grantId: null, amount: c.amount, feeBp: c.fee_bp });
+        await trx.raw(`UPDATE donations d SET release_id = ?, released_minor = d.amount_minor - d.refunded_minor - d.disputed_minor, updated_at = now() WHERE d.id = ANY(?::uuid[])`, [id, c.ids]);
+        out.amount += c.amount;
+        out.fee += fee;
+      }
+      await trx('payouts').where({ id: payoutId }).update({ released_at: trx.fn.now() });
+      return out;
     });
   }
 
@@ -89,16 +108,19 @@ export function createReleases(deps: { db: Knex; ledger: LedgerService; noticeDa
     /** Releases everything due now: cleared donations, then matches past their notice and paid for. */
     async releaseDue(now = new Date()): Promise<ReleaseOutcome> {
       const out: ReleaseOutcome = { donations: 0, matches: 0, released_minor: 0, fees_minor: 0 };
-      const campaigns: { id: number; fund_id: number; fee_bp: number; notice_over: boolean }[] = await db('campaigns as c')
-        .join('fund_agreements as a', (j) => j.on('a.fund_id', 'c.fund_id').andOnNull('a.superseded_at'))
-        .select('c.id', 'c.fund_id', 'a.management_fee_bp as fee_bp', db.raw(`(${ENDED_AT}) + make_interval(days => ?) <= ? AS notice_over`, [deps.noticeDays, now]))
-        .orderBy('c.id');
-      for (const c of campaigns) {
-        const d = await releaseDonations(c);
+      const payouts: string[] = await db('payouts').whereNull('released_at').whereNot('reconciliation', 'pending').orderBy('created_at').pluck('id');
+      for (const id of payouts) {
+        const d = await releasePayout(id);
         out.donations += d.n;
         out.released_minor += d.amount;
         out.fees_minor += d.fee;
-        if (!c.notice_over) continue;
+      }
+      const campaigns: { id: number; fund_id: number; fee_bp: number }[] = await db('campaigns as c')
+        .join('fund_agreements as a', (j) => j.on('a.fund_id', 'c.fund_id').andOnNull('a.superseded_at'))
+        .whereRaw(`(${ENDED_AT}) + make_interval(days => ?) <= ?`, [deps.noticeDays, now])
+        .select('c.id', 'c.fund_id', 'a.management_fee_bp as fee_bp')
+        .orderBy('c.id');
+      for (const c of campaigns) {
         const grants: number[] = await db('match_allocations as m').join('donations as d', 'd.id', 'm.donation_id')
           .where('d.campaign_id', c.id).whereNull('m.release_id').where('m.status', 'committed').distinct().pluck('m.grant_id');
         const shares: number[] = await db('match_distributions').where({ campaign_id: c.id }).whereNull('release_id').distinct().pluck('grant_id');

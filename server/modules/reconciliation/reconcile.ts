@@ -1,10 +1,15 @@
+import { performance } from 'node:perf_hooks';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Knex } from 'knex';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { Logger } from '../../lib/logger.js';
 import type { PaymentProvider, ProviderBalanceTransaction } from '../donations/index.js';
 import { chart, credit, debit, JournalKind, type LedgerService } from '../ledger/index.js';
 import { reconciliationRepo, type PayoutRow } from './reconciliation.repo.js';
 
-const PAGE = 5000;
+const PAGE = 10_000;
 
 /** What one reconciliation run of a payout found. */
 export interface PayoutOutcome {
@@ -14,74 +19,106 @@ export interface PayoutOutcome {
   matched?: number;
   exceptions?: number;
   fees_booked?: number;
+  /** Wall time of copying the processor's transactions in, and of matching and posting. */
+  ms?: { copy: number; settle: number };
 }
 
-/** Charges: each balance transaction of category `charge` against the paid donation with that charge. */
-const MATCH_CHARGES = `
-  WITH m AS (
-    SELECT i.id, d.id AS donation_id,
-           CASE WHEN i.currency <> d.currency THEN 'currency_mismatch'
-                WHEN i.amount_minor <> d.amount_minor OR i.net_minor <> i.amount_minor - i.fee_minor THEN 'amount_mismatch'
-                WHEN d.fee_minor IS NOT NULL AND i.fee_minor <> d.fee_minor THEN 'fee_mismatch' END AS problem,
-           CASE WHEN i.amount_minor <> d.amount_minor THEN i.amount_minor - d.amount_minor
-                WHEN d.fee_minor IS NOT NULL THEN i.fee_minor - d.fee_minor ELSE 0 END AS difference,
-           jsonb_build_object('amount', d.amount_minor, 'currency', d.currency, 'fee', d.fee_minor) AS expected,
-           jsonb_build_object('amount', i.amount_minor, 'currency', i.currency, 'fee', i.fee_minor, 'net', i.net_minor, 'source', i.source) AS actual
-      FROM payout_items i JOIN donations d ON d.charge_ref = i.source AND d.succeeded_at IS NOT NULL
-     WHERE i.payout_id = :payout AND i.status = 'pending' AND i.category = 'charge'),
-  u AS (UPDATE payout_items i SET donation_id = m.donation_id, status = CASE WHEN m.problem IS NULL THEN 'matched' ELSE 'exception' END
-          FROM m WHERE i.id = m.id)
-  INSERT INTO reconciliation_exceptions (kind, payout_id, item_id, donation_id, expected, actual, difference_minor)
-  SELECT m.problem, :payout, m.id, m.donation_id, m.expected, m.actual, m.difference FROM m WHERE m.problem IS NOT NULL
-  ON CONFLICT DO NOTHING`;
+/**
+ * One page of a payout's balance transactions, copied in and matched in the same statement:
+ * a charge against the paid donation with that charge (amount, currency, net, and the fee if
+ * one is booked), a refund or dispute against its ledger journal (`refund:<re_…>`,
+ * `dispute:<dp_…>`) by amount and currency; the payout's own transaction is skipped and anything
+ * else is unknown to the ledger. A transaction already copied is left as it is.
+ */
+const STAGE = `CREATE TEMP TABLE payout_stage (id text, type text, category text, source text, amount bigint, fee bigint, net bigint, currency text, created bigint) ON COMMIT DROP`;
 
-/** Refunds and disputes: each against its ledger journal (`refund:<re_…>`, `dispute:<dp_…>`), by amount and currency. */
-const MATCH_RETURNS = `
-  WITH m AS (
-    SELECT i.id, j.id AS journal_id, j.donation_id,
-           CASE WHEN i.currency <> x.currency THEN 'currency_mismatch'
-                WHEN -i.amount_minor <> x.amount OR i.net_minor <> i.amount_minor - i.fee_minor THEN 'amount_mismatch' END AS problem,
-           -i.amount_minor - x.amount AS difference,
-           jsonb_build_object('amount', -x.amount, 'currency', x.currency, 'journal', j.idempotency_key) AS expected,
-           jsonb_build_object('amount', i.amount_minor, 'currency', i.currency, 'fee', i.fee_minor, 'net', i.net_minor, 'source', i.source) AS actual
-      FROM payout_items i
-      JOIN ledger_journals j ON j.idempotency_key = (CASE i.category WHEN 'refund' THEN 'refund:' ELSE 'dispute:' END) || i.source
-      CROSS JOIN LATERAL (SELECT sum(e.amount) FILTER (WHERE e.amount > 0) AS amount, min(e.currency) AS currency
-                            FROM ledger_entries e WHERE e.journal_id = j.id) x
-     WHERE i.payout_id = :payout AND i.status = 'pending' AND i.category IN ('refund', 'dispute')),
-  u AS (UPDATE payout_items i SET journal_id = m.journal_id, donation_id = m.donation_id,
-               status = CASE WHEN m.problem IS NULL THEN 'matched' ELSE 'exception' END
-          FROM m WHERE i.id = m.id)
-  INSERT INTO reconciliation_exceptions (kind, payout_id, item_id, journal_id, donation_id, expected, actual, difference_minor)
-  SELECT m.problem, :payout, m.id, m.journal_id, m.donation_id, m.expected, m.actual, m.difference FROM m WHERE m.problem IS NOT NULL
-  ON CONFLICT DO NOTHING`;
+const MATCH_STAGE = `
+  WITH x AS (
+    SELECT u.id, j.id AS journal_id, j.donation_id, sum(e.amount) FILTER (WHERE e.amount > 0) AS amount, min(e.currency) AS currency
+      FROM payout_stage u
+      JOIN ledger_journals j ON j.idempotency_key = (CASE u.category WHEN 'refund' THEN 'refund:' ELSE 'dispute:' END) || u.source
+      JOIN ledger_entries e ON e.journal_id = j.id
+     WHERE u.category IN ('refund', 'dispute')
+     GROUP BY u.id, j.id),
+  m AS (
+    SELECT u.*, upper(u.currency) AS cur, coalesce(d.id, x.donation_id) AS donation_id, x.journal_id, d.fee_minor AS booked_fee,
+           CASE WHEN u.type = 'payout' THEN NULL
+                WHEN u.category = 'charge' THEN
+                  CASE WHEN d.id IS NULL THEN 'missing_in_ledger'
+                       WHEN upper(u.currency) <> d.currency THEN 'currency_mismatch'
+                       WHEN u.amount <> d.amount_minor OR u.net <> u.amount - u.fee THEN 'amount_mismatch'
+                       WHEN d.fee_minor IS NOT NULL AND u.fee <> d.fee_minor THEN 'fee_mismatch' END
+                WHEN u.category IN ('refund', 'dispute') THEN
+                  CASE WHEN x.id IS NULL THEN 'missing_in_ledger'
+                       WHEN upper(u.currency) <> x.currency THEN 'currency_mismatch'
+                       WHEN -u.amount <> x.amount OR u.net <> u.amount - u.fee THEN 'amount_mismatch' END
+                ELSE 'missing_in_ledger' END AS problem
+      FROM payout_stage u
+      LEFT JOIN donations d ON u.category = 'charge' AND d.charge_ref = u.source AND d.succeeded_at IS NOT NULL
+      LEFT JOIN x ON x.id = u.id)
+  INSERT INTO payout_items (id, payout_id, type, category, source, amount_minor, fee_minor, net_minor, currency, created_at, donation_id, journal_id, booked_fee_minor, status, problem)
+  SELECT m.id, $1, m.type, m.category, m.source, m.amount, m.fee, m.net, m.cur, to_timestamp(m.created), m.donation_id, m.journal_id, m.booked_fee,
+         CASE WHEN m.type = 'payout' THEN 'skipped' WHEN m.problem IS NULL THEN 'matched' ELSE 'exception' END, m.problem
+    FROM m`;
 
-/** Whatever is left: the payout's own transaction is skipped, anything else is unknown to the ledger. */
-const UNMATCHED = `
-  WITH m AS (
-    UPDATE payout_items SET status = CASE WHEN type = 'payout' THEN 'skipped' ELSE 'exception' END
-     WHERE payout_id = :payout AND status = 'pending'
-    RETURNING id, status, type, category, source, amount_minor, fee_minor, net_minor, currency)
-  INSERT INTO reconciliation_exceptions (kind, payout_id, item_id, actual, difference_minor)
-  SELECT 'missing_in_ledger', :payout, m.id,
-         jsonb_build_object('type', m.type, 'category', m.category, 'source', m.source, 'amount', m.amount_minor, 'fee', m.fee_minor, 'net', m.net_minor, 'currency', m.currency),
-         m.net_minor
-    FROM m WHERE m.status = 'exception'
-  ON CONFLICT DO NOTHING`;
+/** A text field for COPY's text format (`\N` for null; backslash, tab and line breaks escaped). */
+function copyText(v: string | null): string {
+  if (v === null) return '\\N';
+  return /[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!) : v;
+}
+
+/** An integer field; anything else from the processor is refused rather than guessed at. */
+function copyInt(n: unknown, what: string): string {
+  if (!Number.isSafeInteger(n)) throw new Error(`balance transaction ${what} is not an integer: ${String(n)}`);
+  return String(n);
+}
+
+const copyLine = (b: ProviderBalanceTransaction) =>
+  `${[copyText(b.id), copyText(b.type), copyText(b.category), copyText(b.source), copyInt(b.amount, 'amount'), copyInt(b.fee, 'fee'), copyInt(b.net, 'net'), copyText(b.currency), copyInt(b.created, 'created')].join('\t')}\n`;
 
 /**
- * The real fees a payout reports that the ledger does not have yet: a matched charge whose fee
- * was never booked (its fee is set on the donation now, under the row lock, so the fee job and
- * this never both book it), and every refund or dispute fee (Stripe's dispute fee).
+ * Fees, in one pass over the payout's matched charges whose fee was not booked when they were
+ * matched (a charge whose fee was booked then was checked against it already):
+ * - a fee booked on the donation since its charge was copied in, and different from the
+ *   processor's, turns the item into a `fee_mismatch`;
+ * - a fee never booked is booked now from the processor's figure: set on the donation under its
+ *   row lock (re-checked after any wait), so the fee job and this never both book it.
+ * Returns what is booked now, with every refund or dispute fee (Stripe's dispute fee).
  */
-const FEES_TO_BOOK = `
-  WITH charged AS (
-    UPDATE donations d SET fee_minor = i.fee_minor, updated_at = now()
-      FROM payout_items i
-     WHERE i.payout_id = :payout AND i.status = 'matched' AND i.category = 'charge' AND i.donation_id = d.id AND d.fee_minor IS NULL
-    RETURNING i.fee_minor)
-  SELECT (SELECT coalesce(sum(fee_minor), 0) FROM charged)::bigint
-       + (SELECT coalesce(sum(fee_minor), 0) FROM payout_items WHERE payout_id = :payout AND status = 'matched' AND category IN ('refund', 'dispute'))::bigint AS fees`;
+const FEES = `
+  WITH c AS (
+    SELECT i.id, i.fee_minor AS reported, d.id AS donation_id, d.fee_minor AS booked
+      FROM payout_items i JOIN donations d ON d.id = i.donation_id
+     WHERE i.payout_id = :payout AND i.status = 'matched' AND i.category = 'charge' AND i.booked_fee_minor IS NULL
+       AND (d.fee_minor IS NULL OR d.fee_minor <> i.fee_minor)),
+  late AS (
+    UPDATE payout_items i SET status = 'exception', problem = 'fee_mismatch'
+      FROM c WHERE i.payout_id = :payout AND i.id = c.id AND c.booked IS NOT NULL RETURNING i.id),
+  charged AS (
+    UPDATE donations d SET fee_minor = c.reported, updated_at = now()
+      FROM c WHERE d.id = c.donation_id AND c.booked IS NULL AND d.fee_minor IS NULL RETURNING c.reported)
+  SELECT (SELECT coalesce(sum(reported), 0) FROM charged)::bigint
+       + (SELECT coalesce(sum(fee_minor), 0) FROM payout_items WHERE payout_id = :payout AND status = 'matched' AND category IN ('refund', 'dispute'))::bigint AS fees,
+         (SELECT count(*) FROM late)::int AS late`;
+
+/** One exception per mismatched item, with what the ledger has and what the processor reported. */
+const EXCEPTIONS = `
+  INSERT INTO reconciliation_exceptions (kind, payout_id, item_id, journal_id, donation_id, expected, actual, difference_minor)
+  SELECT i.problem, :payout, i.id, i.journal_id, i.donation_id,
+         CASE WHEN i.category = 'charge' AND d.id IS NOT NULL THEN jsonb_build_object('amount', d.amount_minor, 'currency', d.currency, 'fee', d.fee_minor)
+              WHEN i.journal_id IS NOT NULL THEN jsonb_build_object('amount', -x.amount, 'currency', x.currency, 'journal', j.idempotency_key)
+              ELSE '{}'::jsonb END,
+         jsonb_build_object('type', i.type, 'category', i.category, 'source', i.source, 'amount', i.amount_minor, 'fee', i.fee_minor, 'net', i.net_minor, 'currency', i.currency),
+         CASE WHEN i.problem = 'missing_in_ledger' THEN i.net_minor
+              WHEN i.problem = 'fee_mismatch' THEN i.fee_minor - d.fee_minor
+              WHEN i.category = 'charge' THEN i.amount_minor - coalesce(d.amount_minor, 0)
+              ELSE -i.amount_minor - coalesce(x.amount, 0) END
+    FROM payout_items i
+    LEFT JOIN donations d ON i.category = 'charge' AND d.id = i.donation_id
+    LEFT JOIN ledger_journals j ON j.id = i.journal_id
+    LEFT JOIN LATERAL (SELECT sum(e.amount) FILTER (WHERE e.amount > 0) AS amount, min(e.currency) AS currency FROM ledger_entries e WHERE e.journal_id = j.id) x ON true
+   WHERE i.payout_id = :payout AND i.status = 'exception'
+  ON CONFLICT DO NOTHING`;
 
 const TOTALS = `
   SELECT count(*) FILTER (WHERE status <> 'skipped')::int AS items, count(*) FILTER (WHERE status = 'matched')::int AS matched,
@@ -91,33 +128,54 @@ const TOTALS = `
     FROM payout_items WHERE payout_id = :payout`;
 
 /**
- * Reconciles one payout against the ledger. The balance transactions are copied in page by page
- * (outside any transaction: the network call holds no lock), then one transaction, holding the
- * payout row, matches them set by set, records every difference as an exception, books the real
- * fees the payout reports, checks that the nets add up to the payout, and posts the payout
- * journal (clearing → bank). A second run of a reconciled payout changes nothing.
+ * Reconciles one payout against the ledger. The balance transactions are copied in and matched
+ * (one transaction that locks no shared row, so the processor's pages can be slow), then one transaction,
+ * holding the payout row, records every difference as an exception, books the real fees the
+ * payout reports, checks that the nets add up to the payout, and posts the payout journal
+ * (clearing → bank). A second run of a reconciled payout changes nothing.
  */
 export function createPayoutReconciler(deps: { db: Knex; ledger: LedgerService; provider: PaymentProvider; log: Logger }) {
   const { db, ledger, provider } = deps;
 
+  /**
+   * Streams the processor's pages into a temporary stage with COPY on one connection, then copies
+   * them into `payout_items` and matches them in one statement; all in one transaction, so a
+   * payout's items are there in full or not at all. No shared row is locked meanwhile.
+   */
   async function copyItems(payoutId: string): Promise<void> {
-    let page: ProviderBalanceTransaction[] = [];
-    for await (const bt of provider.listBalanceTransactions(payoutId)) {
-      page.push(bt);
-      if (page.length === PAGE) {
-        await reconciliationRepo.insertItems(db, payoutId, page);
-        page = [];
+    const conn = (await db.client.acquireConnection()) as pg.PoolClient;
+    try {
+      await conn.query('BEGIN');
+      await conn.query(STAGE);
+      let lines: string[] = [];
+      const flush = async () => {
+        if (!lines.length) return;
+        await pipeline(Readable.from([lines.join('')]), conn.query(copyFrom('COPY payout_stage FROM STDIN')));
+        lines = [];
+      };
+      for await (const bt of provider.listBalanceTransactions(payoutId)) {
+        lines.push(copyLine(bt));
+        if (lines.length === PAGE) await flush();
       }
+      await flush();
+      // The payout's items go in once: if they are already there, this run adds nothing.
+      const copied = await conn.query('SELECT 1 FROM payout_items WHERE payout_id = $1 LIMIT 1', [payoutId]);
+      if (!copied.rowCount) await conn.query(MATCH_STAGE, [payoutId]);
+      await conn.query('COMMIT');
+    } catch (err) {
+      await conn.query('ROLLBACK').catch(() => undefined);
+      // Another run copied the same payout in meanwhile: its items stand, and settling goes on.
+      if ((err as { code?: string }).code === '23505') return;
+      throw err;
+    } finally {
+      await db.client.releaseConnection(conn);
     }
-    await reconciliationRepo.insertItems(db, payoutId, page);
   }
 
   async function settle(trx: Knex.Transaction, p: PayoutRow): Promise<PayoutOutcome> {
     const run = (sql: string) => trx.raw(sql, { payout: p.id });
-    await run(MATCH_CHARGES);
-    await run(MATCH_RETURNS);
-    await run(UNMATCHED);
-    const fees = Number((await run(FEES_TO_BOOK)).rows[0].fees);
+    const fees = Number((await run(FEES)).rows[0].fees);
+    await run(EXCEPTIONS);
     const t = (await run(TOTALS)).rows[0];
     if (Number(t.net) !== p.amount_minor) {
       await trx('reconciliation_exceptions').insert({
@@ -160,12 +218,15 @@ export function createPayoutReconciler(deps: { db: Knex; ledger: LedgerService; 
       const row = await reconciliationRepo.upsertPayout(db, provider.name, current);
       if (current.status !== 'paid') return { payout: payoutId, outcome: 'not_paid' };
       if (row.reconciliation !== 'pending') return { payout: payoutId, outcome: 'already_reconciled' };
+      const t0 = performance.now();
       await copyItems(payoutId);
-      const out = await db.transaction(async (trx) => {
+      const t1 = performance.now();
+      const settled = await db.transaction(async (trx) => {
         const p = await reconciliationRepo.lockPayout(trx, payoutId);
         if (!p || p.reconciliation !== 'pending') return { payout: payoutId, outcome: 'already_reconciled' } as PayoutOutcome;
         return settle(trx, p);
       });
+      const out = { ...settled, ms: { copy: Math.round(t1 - t0), settle: Math.round(performance.now() - t1) } };
       deps.log.info({ category: 'reconciliation', ...out }, 'payout reconciled');
       return out;
     },

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { ProviderBalanceTransaction, ProviderPayout } from '../donations/index.js';
+import type { ProviderPayout } from '../donations/index.js';
 
 type Db = Knex | Knex.Transaction;
 
@@ -34,21 +34,6 @@ export const reconciliationRepo = {
   },
   findPayout(db: Db, id: string): Promise<PayoutRow | undefined> {
     return db('payouts').where({ id }).first();
-  },
-  /** Copies one page of a payout's balance transactions in; a transaction already copied is skipped. */
-  async insertItems(db: Db, payoutId: string, page: ProviderBalanceTransaction[]): Promise<void> {
-    if (!page.length) return;
-    await db.raw(
-      `INSERT INTO payout_items (id, payout_id, type, category, source, amount_minor, fee_minor, net_minor, currency, created_at)
-       SELECT u.id, ?, u.type, u.category, u.source, u.amount, u.fee, u.net, u.currency, u.created
-         FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::bigint[], ?::bigint[], ?::bigint[], ?::text[], ?::timestamptz[])
-              AS u(id, type, category, source, amount, fee, net, currency, created)
-       ON CONFLICT (id) DO NOTHING`,
-      [
-        payoutId, page.map((b) => b.id), page.map((b) => b.type), page.map((b) => b.category), page.map((b) => b.source),
-        page.map((b) => b.amount), page.map((b) => b.fee), page.map((b) => b.net), page.map((b) => b.currency.toUpperCase()), page.map((b) => new Date(b.created * 1000)),
-      ] as unknown as Knex.RawBinding[],
-    );
   },
   async listPayouts(db: Db, f: { reconciliation?: string; from?: Date; to?: Date }, page: number, perPage: number) {
     const base = () => {

@@ -18,6 +18,9 @@ const DAY_MS = 86_400_000;
  * days before the cutoff are looked at; older ones were checked on earlier days.
  */
 const MISSING_AT_PROCESSOR = `
+  WITH covered AS (
+    SELECT DISTINCT i.donation_id, i.journal_id FROM payouts p JOIN payout_items i ON i.payout_id = p.id
+     WHERE p.provider = :provider AND p.created_at >= :cutoff::timestamptz - interval '90 days' AND i.donation_id IS NOT NULL)
   INSERT INTO reconciliation_exceptions (kind, journal_id, donation_id, expected, difference_minor)
   SELECT 'missing_at_processor', j.id, j.donation_id,
          jsonb_build_object('journal', j.idempotency_key, 'kind', j.kind, 'amount', x.amount, 'effective_at', j.effective_at), -x.amount
@@ -25,8 +28,8 @@ const MISSING_AT_PROCESSOR = `
     JOIN donations d ON d.id = j.donation_id AND d.provider = :provider
     CROSS JOIN LATERAL (SELECT sum(e.amount) FILTER (WHERE e.amount > 0) AS amount FROM ledger_entries e WHERE e.journal_id = j.id) x
    WHERE j.kind IN ('donation', 'refund', 'dispute') AND j.effective_at < :cutoff AND j.effective_at >= :cutoff::timestamptz - interval '90 days'
-     AND NOT EXISTS (SELECT 1 FROM payout_items i WHERE i.journal_id = j.id)
-     AND NOT (j.kind = 'donation' AND EXISTS (SELECT 1 FROM payout_items i WHERE i.donation_id = j.donation_id AND i.category = 'charge'))
+     AND NOT (j.kind = 'donation' AND j.donation_id IN (SELECT donation_id FROM covered))
+     AND NOT (j.kind <> 'donation' AND j.id IN (SELECT journal_id FROM covered WHERE journal_id IS NOT NULL))
   ON CONFLICT DO NOTHING
   RETURNING id`;
 
@@ -124,6 +127,8 @@ export function createReconciliation(deps: { db: Knex; ledger: LedgerService; pr
           })).journalId;
         }
         await trx('reconciliation_exceptions').where({ id: e.id }).update({ status: 'resolved', note: input.note, approval_id: a.id, resolution_journal_id: journalId, resolved_at: trx.fn.now() });
+        // A charge whose exception is resolved is cleared: its payout is looked at again by the release.
+        if (e.payout_id) await trx('payouts').where({ id: e.payout_id }).update({ released_at: null });
         return { exception_id: e.id, journal_id: journalId };
       });
     },

@@ -31,6 +31,20 @@ describe('release to the purchase-of-services pools', () => {
     expect(pool).to.deep.include({ street_id: street.streetId, available: 9_500, by_source: { donations: 9_500, matching: 0, government: 0 }, pending: 4_000 });
   });
 
+  it('when a cleared gift’s payout item raised an exception, then it waits, and moves into the pool once the exception is resolved', async () => {
+    const street = await fakeStreet();
+    const c = await fakeCampaign({ streetId: street.streetId });
+    await paidGift(c.slug, 10_000);
+    await sandboxPayout(['fee_mismatch']);
+    expect(await h().c.releases.releaseDue()).to.include({ donations: 0 });
+    const e = await h().db('reconciliation_exceptions').first('id');
+    const [asker, approver] = [await financeToken(), await financeToken()];
+    const asked = await h().api().post(`/api/reconciliation/exceptions/${e.id}/resolve`).set('Authorization', `Bearer ${asker}`).send({ note: '手续费差 1 分，经核对以账上为准' }).expect(202);
+    await h().api().post(`/api/approvals/${asked.body.approval_id}/approve`).set('Authorization', `Bearer ${approver}`).send({}).expect(200);
+    expect(await h().c.releases.releaseDue()).to.include({ donations: 1, released_minor: 10_000 });
+    expect((await balances())[`fund:${street.fundId}:pool:donations:CNY`]).to.equal(9_500);
+  });
+
   it('when a released gift is refunded later, then the refund comes out of the pool, not the campaign', async () => {
     const street = await fakeStreet();
     const c = await fakeCampaign({ streetId: street.streetId });

@@ -112,14 +112,17 @@ export function createSandboxPayouts(deps: { db: Knex; feeBasisPoints: number; s
       for (const r of rows) yield payoutShape(r);
     },
 
-    /** Pages through a payout's transactions by id, PAGE at a time, like Stripe's list. */
+    /** Pages through a payout's transactions by id, PAGE at a time, like Stripe's list (already in its shape). */
     async *transactions(payoutId: string): AsyncIterable<ProviderBalanceTransaction> {
       let after = '';
       for (;;) {
-        const rows = await db('sandbox_balance_transactions').where({ payout_id: payoutId }).where('id', '>', after).orderBy('id').limit(PAGE);
-        for (const r of rows) {
-          yield { id: r.id, type: r.type, category: r.category, source: r.source, amount: Number(r.amount_minor), fee: Number(r.fee_minor), net: Number(r.net_minor), currency: r.currency.toLowerCase(), created: unix(r.created_at) };
-        }
+        const { rows } = await db.raw(
+          `SELECT id, type, category, source, amount_minor::int AS amount, fee_minor::int AS fee, net_minor::int AS net, lower(currency) AS currency,
+                  extract(epoch FROM created_at)::int AS created
+             FROM sandbox_balance_transactions WHERE payout_id = ? AND id > ? ORDER BY id LIMIT ?`,
+          [payoutId, after, PAGE],
+        );
+        yield* rows as ProviderBalanceTransaction[];
         if (rows.length < PAGE) return;
         after = rows[rows.length - 1].id;
       }
