@@ -22,6 +22,7 @@ import { donationPages, donationsApi, presentPublicDonation, sandboxPages, webho
 import { fundsApi, pledgesApi, poolsApi, poolsPages } from './modules/funds/index.js';
 import { ledgerRouter } from './modules/ledger/index.js';
 import { grantsApi, organisationsApi, riskApi } from './modules/matching/index.js';
+import { callsApi, contractsApi } from './modules/purchasing/index.js';
 import { reconciliationApi } from './modules/reconciliation/index.js';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -86,6 +87,8 @@ export function createApp(c: Container): Express {
   api.use(fundsApi({ funds: c.funds, auth: c.auth, audit: c.audit }));
   api.use(poolsApi({ db: c.db, pools: c.pools, releases: c.releases, statements: c.statements, auth: c.auth, audit: c.audit, associationKind: c.config.ASSOCIATION_KIND }));
   api.use(pledgesApi({ pledges: c.pledges, auth: c.auth, audit: c.audit }));
+  api.use(callsApi({ purchasing: c.purchasing, auth: c.auth, audit: c.audit }));
+  api.use(contractsApi({ purchasing: c.purchasing, auth: c.auth, audit: c.audit }));
   api.use(reconciliationApi({ reconciliation: c.reconciliation, runs: c.runs, sandbox: c.sandbox, auth: c.auth, audit: c.audit }));
   api.use(openapiRouter({ maxAmount: c.config.DONATION_MAX_AMOUNT }));
   app.use('/api', api);

@@ -57,6 +57,8 @@ const schema = z
     FUND_DORMANCY_MONTHS: z.coerce.number().int().min(1).max(120).default(12),
     /** C-7: the host's kind, which sets the management-cost limit (foundation 10 %, social_group 13 %). */
     ASSOCIATION_KIND: z.enum(['social_group', 'foundation']).default('social_group'),
+    /** Where uploaded files (vouchers, reports) are kept, under `attachments/`; created if missing. */
+    DATA_DIR: z.string().min(1).default('data'),
     /** Concurrency of each BullMQ worker. */
     WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
     /** How often the sweeper re-enqueues stored but unprocessed payment events, in ms. */

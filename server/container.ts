@@ -12,6 +12,7 @@ import {
   displayName, donationsRepo, presentDonationStatus, type Enqueue, type PaymentProvider, type ReserveMatch, type SandboxProvider, type WebhookIntake,
 } from './modules/donations/index.js';
 import { createFundsService, createPledges, createPools, createReleases, createStatements } from './modules/funds/index.js';
+import { createPurchasing } from './modules/purchasing/index.js';
 import { createReconciliation, type RunQueue } from './modules/reconciliation/index.js';
 import { createApprovals } from './modules/approvals/index.js';
 import { createAudit } from './modules/audit/index.js';
@@ -110,10 +111,18 @@ export async function createContainer(config: Config, log: Logger, db: Knex) {
   const fees = createProcessorFees({ db, ledger, provider });
   const audit = createAudit({ db });
   const limiter = createLoginLimiter(redis, prefix);
+  const purchasing = createPurchasing({ db, ledger, dataDir: config.DATA_DIR });
   const approvals = createApprovals({
     db,
     log,
+    onNotCarriedOut: {
+      disbursement: (a) => purchasing.contracts.onRejected(a),
+      expense: async (a) => void (await purchasing.reports.decided(a, false)),
+    },
     executors: {
+      award: (a) => purchasing.contracts.award(a),
+      disbursement: (a) => purchasing.contracts.payTranche(a),
+      expense: (a) => purchasing.reports.decided(a, true),
       refund: async (a, approver) => {
         const plan = await donations.planRefund(approver, a.subject_id, Number(a.payload.amount));
         return donations.executeRefund(plan.donation, plan.amount, String(a.payload.idempotency_key));
@@ -134,6 +143,7 @@ export async function createContainer(config: Config, log: Logger, db: Knex) {
   });
 
   reconciliation.useApprovals(approvals);
+  purchasing.useApprovals(approvals);
   const pools = createPools({ db, ledger });
   const releases = createReleases({ db, ledger, noticeDays: config.RELEASE_NOTICE_DAYS });
   const pledges = createPledges({ db, ledger });
@@ -157,7 +167,7 @@ export async function createContainer(config: Config, log: Logger, db: Knex) {
   return {
     config, log, db, redis, pubsub, queues, enqueue,
     ledger, auth, funds, totals, campaigns, provider, sandbox, donations, reserveMatch, intake, paymentEvents, fees, publisher, grants, matching: live,
-    audit, approvals, limiter, reconciliation, pools, releases, pledges, statements, runs,
+    audit, approvals, limiter, reconciliation, pools, releases, pledges, statements, runs, purchasing,
 
     async close(): Promise<void> {
       await publisher.drain();

@@ -15,4 +15,5 @@ export const TEST_ENV = {
   STRIPE_SECRET_KEY: '',
   DONATION_RATE_LIMIT_PER_MINUTE: '1000000',
   RECONCILE_SETTLEMENT_DAYS: '0',
+  DATA_DIR: `${process.env.TMPDIR ?? '/tmp'}/shanhui-test-data`,
 };

@@ -7,11 +7,12 @@ import { h } from './harness.js';
  * The ledger as a markdown table, one row per entry in posting order (OC's snapshot style).
  * Account codes have database ids replaced by owner-independent names where given.
  */
-export async function snapshotLedger(rename: Record<string, string> = {}): Promise<string> {
+export async function snapshotLedger(rename: Record<string, string> = {}, afterJournal = 0): Promise<string> {
   const { rows } = await h().db.raw(`
     SELECT j.kind, a.code, e.amount, e.balance_after
       FROM ledger_entries e JOIN ledger_journals j ON j.id = e.journal_id JOIN ledger_accounts a ON a.id = e.account_id
-     ORDER BY j.id, e.id`);
+     WHERE j.id > ?
+     ORDER BY j.id, e.id`, [afterJournal]);
   const lines = ['| kind | account | debit | credit | balance after |', '|---|---|---|---|---|'];
   for (const r of rows) {
     const code = rename[r.code] ?? r.code;

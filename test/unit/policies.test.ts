@@ -47,6 +47,14 @@ const ACTIONS = [
   'pool.manage',
   'pledge.manage',
   'period.close',
+  'call.manage',
+  'call.read_draft',
+  'application.submit',
+  'review.score',
+  'organisation.verify',
+  'objection.reply',
+  'contract.manage',
+  'project.report',
 ] as const satisfies readonly Action[];
 
 // Compile-time: if the policy gains an action this list lacks, `tsc` fails here.
@@ -58,6 +66,8 @@ const OWN_STREET = 1;
 const OTHER_STREET = 2;
 const OWN_SPONSOR = 10;
 const OTHER_SPONSOR = 11;
+const OWN_ORGANISATION = 5;
+const OTHER_ORGANISATION = 6;
 
 /** The subjects each action is asked about. */
 const SUBJECTS = {
@@ -66,6 +76,8 @@ const SUBJECTS = {
   'other street': { streetId: OTHER_STREET },
   'own sponsor': { sponsorId: OWN_SPONSOR },
   'other sponsor': { sponsorId: OTHER_SPONSOR },
+  'own organisation': { organisationId: OWN_ORGANISATION },
+  'other organisation': { organisationId: OTHER_ORGANISATION },
   'approval of a grant activation': { kind: 'grant_activation' },
   'approval of a refund': { kind: 'refund' },
 } satisfies Record<string, Subject>;
@@ -77,7 +89,7 @@ const SUBJECT_NAMES = Object.keys(SUBJECTS) as SubjectName[];
  * binding must only ever help the role it belongs to (street officers, sponsors).
  */
 const principal = (role: Role, bind: Partial<Principal> = {}): Principal => ({
-  userId: 1, tokenId: null, role, streetId: OWN_STREET, organisationId: 5, sponsorId: OWN_SPONSOR, name: role, ...bind,
+  userId: 1, tokenId: null, role, streetId: OWN_STREET, organisationId: OWN_ORGANISATION, sponsorId: OWN_SPONSOR, name: role, ...bind,
 });
 
 // ---- The expected table, from the intent ----
@@ -91,7 +103,12 @@ const MONEY: Action[] = ['donation.contact_read', 'donation.refund', 'ledger.adj
 /** Finance reads what money work needs; the staff directory is for admins and auditors. */
 const FINANCE_READS = ACTIONS.filter((a) => isRead(a) && a !== 'user.read');
 /** A street officer's work, only ever in their own street (never publishing). */
-const OFFICER_OWN_STREET: Action[] = ['campaign.read_draft', 'campaign.create', 'campaign.edit', 'campaign.submit', 'campaign.close', 'campaign.link_party', 'fund.read', 'donation.search', 'pool.read'];
+const OFFICER_OWN_STREET: Action[] = [
+  'campaign.read_draft', 'campaign.create', 'campaign.edit', 'campaign.submit', 'campaign.close', 'campaign.link_party', 'fund.read', 'donation.search', 'pool.read',
+  'call.manage', 'call.read_draft', 'objection.reply', 'contract.manage',
+];
+/** A social organisation applies and reports, for itself only. */
+const ORGANISATION_OWN: Action[] = ['application.submit', 'project.report'];
 /** A sponsor sees its own grants, drafts and usage. */
 const SPONSOR_OWN: Action[] = ['grant.read_draft', 'grant.read_usage'];
 
@@ -110,8 +127,9 @@ function expected(role: Role, action: Action, subject: SubjectName): boolean {
     case 'sponsor':
       return SELF_SERVICE.includes(action) || (SPONSOR_OWN.includes(action) && s.sponsorId === OWN_SPONSOR);
     case 'reviewer':
+      return SELF_SERVICE.includes(action) || action === 'review.score';
     case 'social_org':
-      return SELF_SERVICE.includes(action);
+      return SELF_SERVICE.includes(action) || (ORGANISATION_OWN.includes(action) && s.organisationId === OWN_ORGANISATION);
     case 'resident':
       return false;
   }

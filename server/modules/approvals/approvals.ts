@@ -4,7 +4,7 @@ import type { Logger } from '../../lib/logger.js';
 import { isUniqueViolation } from '../../db/pg-errors.js';
 import { can, type Principal } from '../auth/index.js';
 
-export const APPROVAL_KINDS = ['refund', 'grant_activation', 'adjustment', 'award', 'disbursement', 'exception_resolution'] as const;
+export const APPROVAL_KINDS = ['refund', 'grant_activation', 'adjustment', 'award', 'disbursement', 'exception_resolution', 'expense'] as const;
 export type ApprovalKind = (typeof APPROVAL_KINDS)[number];
 
 export interface ApprovalRow {
@@ -13,7 +13,7 @@ export interface ApprovalRow {
   decided_by: number | null; decided_at: Date | null; note: string | null; result: unknown;
 }
 
-/** Carries out an approved request; its result is stored on the approval. */
+/** Carries out an approved request; its result is stored on the approval. `onNotCarriedOut` undoes what asking set up, on a rejection or a failed execution. */
 export type Executor = (a: ApprovalRow, approver: Principal) => Promise<unknown>;
 
 /**
@@ -23,7 +23,7 @@ export type Executor = (a: ApprovalRow, approver: Principal) => Promise<unknown>
  * enforces it too (`approvals_four_eyes`: decided_by <> requested_by). One pending request per
  * subject and kind.
  */
-export function createApprovals(deps: { db: Knex; log: Logger; executors: Partial<Record<ApprovalKind, Executor>> }) {
+export function createApprovals(deps: { db: Knex; log: Logger; executors: Partial<Record<ApprovalKind, Executor>>; onNotCarriedOut?: Partial<Record<ApprovalKind, (a: ApprovalRow) => Promise<void>>> }) {
   const { db } = deps;
 
   return {
@@ -49,7 +49,11 @@ export function createApprovals(deps: { db: Knex; log: Logger; executors: Partia
         const [row] = await trx('approvals').where({ id }).update({ status: decision === 'approve' ? 'approved' : 'rejected', decided_by: p.userId, decided_at: trx.fn.now(), note: note ?? null }).returning('*');
         return row as ApprovalRow;
       });
-      if (decided.status !== 'approved') return decided;
+      const undo = deps.onNotCarriedOut?.[decided.kind];
+      if (decided.status !== 'approved') {
+        await undo?.(decided);
+        return decided;
+      }
       const execute = deps.executors[decided.kind];
       if (!execute) return decided;
       try {
@@ -59,6 +63,7 @@ export function createApprovals(deps: { db: Knex; log: Logger; executors: Partia
       } catch (err) {
         deps.log.warn({ err, approval: id }, 'approved request failed to execute');
         const [row] = await db('approvals').where({ id }).update({ status: 'failed', result: JSON.stringify({ error: (err as Error).message }) }).returning('*');
+        await undo?.(row);
         return row;
       }
     },

@@ -37,12 +37,22 @@ export type Action =
   | 'pool.read'
   | 'pool.manage'
   | 'pledge.manage'
-  | 'period.close';
+  | 'period.close'
+  | 'call.manage'
+  | 'call.read_draft'
+  | 'application.submit'
+  | 'review.score'
+  | 'organisation.verify'
+  | 'objection.reply'
+  | 'contract.manage'
+  | 'project.report';
 
 /** The object an action touches, where ownership matters. */
 export interface Subject {
   streetId?: number | null;
   sponsorId?: number | null;
+  /** The social organisation an application or project belongs to. */
+  organisationId?: number | null;
   /** For approvals: what kind of thing is approved. */
   kind?: string;
 }
@@ -90,17 +100,32 @@ const BY_ROLE: Record<Action, Role[]> = {
   'pool.manage': MONEY,
   'pledge.manage': MONEY,
   'period.close': MONEY,
+  'call.manage': ADMIN,
+  'call.read_draft': READERS,
+  'application.submit': ADMIN,
+  'review.score': ['association_admin', 'reviewer'],
+  'organisation.verify': ADMIN,
+  'objection.reply': ADMIN,
+  'contract.manage': ADMIN,
+  'project.report': ADMIN,
 };
 
 /** Actions a street officer may take on its own street's objects. */
-const OWN_STREET: Action[] = ['campaign.read_draft', 'campaign.create', 'campaign.edit', 'campaign.submit', 'campaign.close', 'campaign.link_party', 'fund.read', 'donation.search', 'pool.read'];
+const OWN_STREET: Action[] = [
+  'campaign.read_draft', 'campaign.create', 'campaign.edit', 'campaign.submit', 'campaign.close', 'campaign.link_party', 'fund.read', 'donation.search', 'pool.read',
+  'call.manage', 'call.read_draft', 'objection.reply', 'contract.manage',
+];
+
+/** Actions a social organisation's member may take for its own organisation. */
+const OWN_ORGANISATION: Action[] = ['application.submit', 'project.report'];
 
 /** Actions a sponsor may take on its own grants. */
 const OWN_SPONSOR: Action[] = ['grant.read_draft', 'grant.read_usage'];
 
 /**
  * The single answer to "can this principal do this action on this subject". Street officers act
- * only within their own street, sponsors only on their own grants, auditors only read, and only
+ * only within their own street, sponsors only on their own grants, social organisations only for
+ * themselves, auditors only read, and only
  * an admin approves a grant activation. Four-eyes (the requester never approves) is enforced by
  * the approvals service and a database CHECK as well.
  */
@@ -110,5 +135,6 @@ export function can(p: Principal | undefined, action: Action, subject: Subject =
   if (BY_ROLE[action].includes(p.role)) return true;
   if (p.role === 'street_officer' && OWN_STREET.includes(action)) return subject.streetId != null && subject.streetId === p.streetId;
   if (p.role === 'sponsor' && OWN_SPONSOR.includes(action)) return subject.sponsorId != null && subject.sponsorId === p.sponsorId;
+  if (p.role === 'social_org' && OWN_ORGANISATION.includes(action)) return subject.organisationId != null && subject.organisationId === p.organisationId;
   return false;
 }

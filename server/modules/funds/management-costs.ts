@@ -14,7 +14,7 @@ const YEAR = `
          coalesce(sum(e.amount) FILTER (WHERE j.kind = 'government_allocation' AND a.owner_type = 'fund'), 0)::bigint * -1 AS government,
          coalesce(sum(e.amount) FILTER (WHERE a.code LIKE 'association:expense:processor_fees:%'), 0)::bigint AS processor_fees,
          coalesce(sum(e.amount) FILTER (WHERE a.code LIKE 'association:revenue:management_fees:%'), 0)::bigint * -1 AS management_fees,
-         coalesce(sum(e.amount) FILTER (WHERE j.kind = 'tranche_payment' AND a.owner_type = 'fund'), 0)::bigint AS charitable_spending
+         coalesce(sum(e.amount) FILTER (WHERE j.kind = 'tranche_payment' AND a.owner_type = 'contract'), 0)::bigint AS charitable_spending
     FROM ledger_entries e JOIN ledger_journals j ON j.id = e.journal_id JOIN ledger_accounts a ON a.id = e.account_id
    WHERE j.effective_at >= :from AND j.effective_at < :to`;
 

@@ -6,7 +6,9 @@ import { can, type Principal } from '../auth/index.js';
 const FUND_ACCOUNTS = `
   SELECT a.id FROM ledger_accounts a
    WHERE (a.owner_type = 'fund' AND a.owner_id = :fund::text AND a.code LIKE 'fund:%:pool:%:%')
-      OR (a.owner_type = 'campaign' AND a.owner_id IN (SELECT c.id::text FROM campaigns c WHERE c.fund_id = :fund))`;
+      OR (a.owner_type = 'campaign' AND a.owner_id IN (SELECT c.id::text FROM campaigns c WHERE c.fund_id = :fund))
+      OR (a.owner_type = 'call' AND a.owner_id IN (SELECT k.id::text FROM calls k WHERE k.fund_id = :fund))
+      OR (a.owner_type = 'contract' AND a.owner_id IN (SELECT t.id::text FROM contracts t JOIN calls k ON k.id = t.call_id WHERE k.fund_id = :fund))`;
 
 /** Net movement of the fund's accounts per journal kind in [from, to); credits (money in) positive. */
 const MOVEMENTS = `
@@ -28,7 +30,7 @@ export interface FundStatement {
   currency: 'CNY';
   opening_balance: number;
   income: { donations: number; matching: number; matching_by_sponsor: Record<string, number>; government: number; total: number };
-  expenses: { refunds: number; disputes: number; match_clawbacks: number; management_fees: number; adjustments: number; other: number; total: number };
+  expenses: { refunds: number; disputes: number; match_clawbacks: number; management_fees: number; tranche_payments: number; adjustments: number; other: number; total: number };
   closing_balance: number;
 }
 
@@ -52,12 +54,12 @@ export function createStatements(deps: { db: Knex }) {
       for (const r of rows.filter((x) => x.kind === 'match_commit' || x.kind === 'grant_closed')) matching_by_sponsor[r.sponsor_kind] = (matching_by_sponsor[r.sponsor_kind] ?? 0) + Number(r.net);
       const income = { donations: net(['donation']), matching: net(['match_commit', 'grant_closed']), matching_by_sponsor, government: net(['government_allocation']), total: 0 };
       income.total = income.donations + income.matching + income.government;
-      const known = ['donation', 'match_commit', 'grant_closed', 'government_allocation', 'refund', 'dispute', 'match_clawback', 'pool_release', 'adjustment'];
+      const known = ['donation', 'match_commit', 'grant_closed', 'government_allocation', 'refund', 'dispute', 'match_clawback', 'pool_release', 'adjustment', 'tranche_payment', 'call_committed', 'call_released', 'tranche_award'];
       const expenses = {
-        refunds: -net(['refund']), disputes: -net(['dispute']), match_clawbacks: -net(['match_clawback']), management_fees: -net(['pool_release']),
+        refunds: -net(['refund']), disputes: -net(['dispute']), match_clawbacks: -net(['match_clawback']), management_fees: -net(['pool_release']), tranche_payments: -net(['tranche_payment']),
         adjustments: -net(['adjustment']), other: -rows.filter((r) => !known.includes(r.kind)).reduce((s, r) => s + Number(r.net), 0), total: 0,
       };
-      expenses.total = expenses.refunds + expenses.disputes + expenses.match_clawbacks + expenses.management_fees + expenses.adjustments + expenses.other;
+      expenses.total = expenses.refunds + expenses.disputes + expenses.match_clawbacks + expenses.management_fees + expenses.tranche_payments + expenses.adjustments + expenses.other;
       return {
         fund: { id: f.id, name: f.name, street_id: f.street_id }, period: { from: from.toISOString(), to: to.toISOString() }, currency: 'CNY',
         opening_balance: await balanceAt(from), income, expenses, closing_balance: await balanceAt(to),

@@ -159,6 +159,26 @@ export const chart = {
     ownerType: 'association',
     ownerId: 'revenue',
   }),
+  /** Restricted: a published call's budget, committed from its street's pool, by source (G-1, G-15). */
+  callCommitted: (callId: number, source: PoolSource, currency: Currency): AccountSpec => ({
+    code: `call:${callId}:committed:${source}:${currency}`,
+    name: `Call ${callId} committed (${source})`,
+    type: 'net_assets',
+    normalBalance: 'credit',
+    currency,
+    ownerType: 'call',
+    ownerId: callId,
+  }),
+  /** Restricted: an awarded contract's amount not yet paid out in tranches, by source. */
+  contractCommitted: (contractId: number, source: PoolSource, currency: Currency): AccountSpec => ({
+    code: `contract:${contractId}:committed:${source}:${currency}`,
+    name: `Contract ${contractId} committed (${source})`,
+    type: 'net_assets',
+    normalBalance: 'credit',
+    currency,
+    ownerType: 'contract',
+    ownerId: contractId,
+  }),
   /** Suspense: the usual other side of an adjusting journal that resolves a reconciliation exception. */
   reconciliationSuspense: (currency: Currency): AccountSpec => ({
     code: `association:suspense:reconciliation:${currency}`,

@@ -39,4 +39,12 @@ export enum JournalKind {
   SPONSOR_RECEIPT = 'sponsor_receipt',
   /** Government money (财政资金) allocated to a street's pool. */
   GOVERNMENT_ALLOCATION = 'government_allocation',
+  /** A call for proposals is published: its budget is committed from the pool, by source. */
+  CALL_COMMITTED = 'call_committed',
+  /** A call closes: what no contract took goes back to the pool. */
+  CALL_RELEASED = 'call_released',
+  /** An award: the contract's amount moves from the call's commitment to the contract's. */
+  TRANCHE_AWARD = 'tranche_award',
+  /** A tranche is paid to the organisation: out of the contract's commitment, out of the bank. */
+  TRANCHE_PAYMENT = 'tranche_payment',
 }
