@@ -1,7 +1,9 @@
 import enFinance from './locales/en.finance.js';
 import en from './locales/en.js';
+import enPurchasing from './locales/en.purchasing.js';
 import zhCNFinance from './locales/zh-CN.finance.js';
 import zhCN from './locales/zh-CN.js';
+import zhCNPurchasing from './locales/zh-CN.purchasing.js';
 
 /** Languages the service speaks; zh-CN is the default. */
 export const LANGS = ['zh-CN', 'en'] as const;
@@ -9,7 +11,7 @@ export type Lang = (typeof LANGS)[number];
 export const DEFAULT_LANG: Lang = 'zh-CN';
 
 export type Dictionary = Record<string, string>;
-const DICTIONARIES: Record<Lang, Dictionary> = { 'zh-CN': { ...zhCN, ...zhCNFinance }, en: { ...en, ...enFinance } };
+const DICTIONARIES: Record<Lang, Dictionary> = { 'zh-CN': { ...zhCN, ...zhCNFinance, ...zhCNPurchasing }, en: { ...en, ...enFinance, ...enPurchasing } };
 
 export type Params = Record<string, string | number>;
 /** A translation function bound to one language. */
