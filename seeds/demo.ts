@@ -4,6 +4,7 @@ import { SYSTEM_PRINCIPAL } from '../server/modules/auth/index.js';
 import { geoRepo } from '../server/modules/geo/index.js';
 import { GrantCreate } from '../server/modules/matching/index.js';
 import { seedDemoMoneyLoop } from './demo-money.js';
+import { seedDemoPurchasing } from './demo-purchasing.js';
 
 /** The district charity association acting through the seed. */
 
@@ -111,8 +112,9 @@ async function seedDemoUsers(c: Container): Promise<void> {
 
 /**
  * Seeds an empty database with a district, its streets and communities, a community fund per
- * street, three live campaigns, two sponsors' matching grants, and a few sandbox donations (paid
- * through the real webhook path, so the worker confirms them). Returns false if not empty.
+ * street, three live campaigns, two sponsors' matching grants, a few sandbox donations (paid
+ * through the real webhook path, so the worker confirms them), and calls for proposals at every
+ * stage of purchase of services. Returns false if not empty.
  */
 export async function seedDemo(c: Container): Promise<boolean> {
   const db = c.db;
@@ -159,5 +161,6 @@ export async function seedDemo(c: Container): Promise<boolean> {
     }
     if (c.config.ROLE === 'all') await seedDemoMoneyLoop(c, DEMO_GIFTS.length);
   }
+  await seedDemoPurchasing(c, DEMO_PASSWORD);
   return true;
 }

@@ -22,7 +22,7 @@ import { donationPages, donationsApi, presentPublicDonation, sandboxPages, webho
 import { fundsApi, pledgesApi, poolsApi, poolsPages } from './modules/funds/index.js';
 import { ledgerRouter } from './modules/ledger/index.js';
 import { grantsApi, organisationsApi, riskApi } from './modules/matching/index.js';
-import { callsApi, contractsApi } from './modules/purchasing/index.js';
+import { callsApi, contractsApi, purchasingPages } from './modules/purchasing/index.js';
 import { reconciliationApi } from './modules/reconciliation/index.js';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -113,7 +113,8 @@ export function createApp(c: Container): Express {
   const matchState = (row: Parameters<typeof c.matching.state>[0]) => c.matching.state(row);
   app.use(campaignsPages({ campaigns: c.campaigns, matchState, recentDonations: async (id, t) => (await c.donations.recentPaid(id)).map((d) => presentPublicDonation(d, t)) }));
   app.use(donationPages({ donations: c.donations, campaigns: c.campaigns, provider: c.provider, maxAmount: c.config.DONATION_MAX_AMOUNT, publishableKey: c.config.STRIPE_PUBLISHABLE_KEY, matchState, matchPreview: (row, amount) => c.matching.preview(row, amount) }));
-  app.use(poolsPages({ pools: c.pools }));
+  app.use(poolsPages({ pools: c.pools, projects: (id) => c.purchasing.contracts.ofStreet(id) }));
+  app.use(purchasingPages({ purchasing: c.purchasing, pools: c.pools }));
   if (c.sandbox) app.use(sandboxPages({ donations: c.donations, sandbox: c.sandbox }));
 
   app.use(notFound);

@@ -1,8 +1,10 @@
 import enFinance from './locales/en.finance.js';
 import en from './locales/en.js';
+import enProjects from './locales/en.projects.js';
 import enPurchasing from './locales/en.purchasing.js';
 import zhCNFinance from './locales/zh-CN.finance.js';
 import zhCN from './locales/zh-CN.js';
+import zhCNProjects from './locales/zh-CN.projects.js';
 import zhCNPurchasing from './locales/zh-CN.purchasing.js';
 
 /** Languages the service speaks; zh-CN is the default. */
@@ -11,7 +13,7 @@ export type Lang = (typeof LANGS)[number];
 export const DEFAULT_LANG: Lang = 'zh-CN';
 
 export type Dictionary = Record<string, string>;
-const DICTIONARIES: Record<Lang, Dictionary> = { 'zh-CN': { ...zhCN, ...zhCNFinance, ...zhCNPurchasing }, en: { ...en, ...enFinance, ...enPurchasing } };
+const DICTIONARIES: Record<Lang, Dictionary> = { 'zh-CN': { ...zhCN, ...zhCNFinance, ...zhCNPurchasing, ...zhCNProjects }, en: { ...en, ...enFinance, ...enPurchasing, ...enProjects } };
 
 export type Params = Record<string, string | number>;
 /** A translation function bound to one language. */

@@ -1,11 +1,10 @@
-import { existsSync, mkdirSync } from 'node:fs';
-import path from 'node:path';
 import { expect } from 'chai';
-import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
-import { dictionaries, translate } from '../../server/lib/i18n.js';
+import type { Page } from 'playwright-core';
+import { translate } from '../../server/lib/i18n.js';
 import { format } from '../../server/lib/money.js';
 import { totp } from '../../server/modules/auth/index.js';
-import { resetDb, waitFor } from '../helpers/db.js';
+import { cstLocal, MOBILE, useChromium } from '../helpers/chromium.js';
+import { waitFor } from '../helpers/db.js';
 import { fakeCampaign, fakeStreet, fakeUser } from '../helpers/factories.js';
 import { h } from '../helpers/harness.js';
 import { give, pay } from '../helpers/matching.js';
@@ -16,23 +15,13 @@ import { give, pay } from '../helpers/matching.js';
  * users are made directly; everything else goes through the pages as a person would.
  */
 
-const CHROMIUM = '/usr/bin/chromium';
-const OUT = path.resolve(import.meta.dirname, 'out');
 const PASSWORD = 'correct-horse-battery';
 const SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
-const MOBILE: BrowserContextOptions = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
 
 /** The little of the DOM the in-page checks touch (the project compiles without lib "dom"). */
 type InPage = { document: { querySelector(selector: string): { textContent: string | null } | null }; __notReloaded?: boolean };
 
 const zh = (key: string, params?: Record<string, string | number>) => translate('zh-CN', key, params);
-
-/** Text that looks like an untranslated key (`console.publish`, `campaigns.status.review`): a gap shows as its key. */
-const KEY_PREFIXES = [...new Set(Object.keys(dictionaries()['zh-CN']).map((k) => k.split('.')[0]))];
-const RAW_KEY = new RegExp(`(?<![\\w@.-])(?:${KEY_PREFIXES.join('|')})\\.[a-z_]+(?:\\.[a-z_]+)*(?![\\w@-])`);
-
-/** A datetime-local value (`YYYY-MM-DDTHH:MM`) in China Standard Time, `offsetMs` from now. */
-const cstLocal = (offsetMs: number) => new Date(Date.now() + offsetMs + 8 * 3_600_000).toISOString().slice(0, 16);
 
 /** Six digits that are not a code the secret accepts now (nor one step either side). */
 function wrongCode(secret: string): string {
@@ -54,83 +43,7 @@ function fenOf(text: string): number {
 describe('browser end-to-end (Chromium)', function () {
   this.timeout(60_000);
 
-  let browser: Browser | undefined;
-  let contexts: BrowserContext[] = [];
-  /** Console errors, uncaught page errors and CSP reports seen in the current test, one line each. */
-  let problems: string[] = [];
-  /** Responses the test provokes on purpose (a wrong password is a 401): `status url-substring`. */
-  let expectedFailures: { status: number; url: string }[] = [];
-
-  before(async function () {
-    this.timeout(60_000);
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium is missing at ${CHROMIUM}: the browser tests need Debian's chromium package (apt-get install -y chromium; .ci/run installs it). \`npx playwright install\` is not used.`);
-    }
-    mkdirSync(OUT, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-  });
-
-  after(async () => {
-    await browser?.close();
-    browser = undefined;
-  });
-
-  beforeEach(resetDb);
-  beforeEach(() => {
-    problems = [];
-    expectedFailures = [];
-  });
-
-  afterEach(async () => {
-    await Promise.all(contexts.map((c) => c.close().catch(() => undefined)));
-    contexts = [];
-  });
-
-  /** A fresh browser profile (cookies, storage) speaking zh-CN, against the service. */
-  async function newContext(options: BrowserContextOptions = {}): Promise<BrowserContext> {
-    if (!browser) throw new Error('Chromium did not start');
-    const context = await browser.newContext({ baseURL: h().url, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', ...options });
-    context.setDefaultTimeout(15_000);
-    contexts.push(context);
-    return context;
-  }
-
-  /** A new tab that records its console errors and uncaught exceptions as `problems`. */
-  async function newPage(context: BrowserContext, name: string): Promise<Page> {
-    const page = await context.newPage();
-    page.on('console', (msg) => {
-      if (msg.type() !== 'error') return;
-      const where = msg.location().url;
-      const status = /the server responded with a status of (\d+)/.exec(msg.text());
-      if (status && expectedFailures.some((f) => f.status === Number(status[1]) && where.includes(f.url))) return;
-      // Chromium asks for /favicon.ico once per browser, so its 404 lands in whichever test runs
-      // first; the favicon test below checks it on its own, deterministically.
-      if (status && new URL(where || page.url()).pathname === '/favicon.ico') return;
-      problems.push(`[${name}] console.error ${msg.text()} (${where || page.url()})`);
-    });
-    page.on('pageerror', (err) => problems.push(`[${name}] uncaught ${err.name}: ${err.message} (${page.url()})`));
-    return page;
-  }
-
-  /** Every page visited rendered without console errors. */
-  function expectNoProblems() {
-    expect(problems, `browser console problems:\n${problems.join('\n')}`).to.deep.equal([]);
-  }
-
-  /** The page's visible text shows no raw translation key. */
-  async function expectTranslated(page: Page) {
-    const text = await page.locator('body').innerText();
-    const m = RAW_KEY.exec(text);
-    expect(m?.[0], `untranslated key on ${page.url()}`).to.equal(undefined);
-  }
-
-  async function screenshot(page: Page, name: string) {
-    await page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: true });
-  }
+  const { expectedFailures, newContext, newPage, expectNoProblems, expectTranslated, screenshot, signInThroughForm, submitWith } = useChromium();
 
   /** Resolves once the page's socket.io client has sent its `subscribe` (so no live update is missed). */
   function subscribed(page: Page, room: string): Promise<void> {
@@ -148,14 +61,6 @@ describe('browser end-to-end (Chromium)', function () {
     });
   }
 
-  /** Signs in through /login, and /login/totp when the role needs a second factor. */
-  async function signInThroughForm(page: Page, email: string, password: string) {
-    await page.goto('/login');
-    await page.getByLabel(zh('auth.email')).fill(email);
-    await page.getByLabel(zh('auth.password'), { exact: true }).fill(password);
-    await page.getByRole('button', { name: zh('auth.login'), exact: true }).click();
-  }
-
   /** From anywhere in the console, the campaigns list via the console navigation. */
   async function openConsoleCampaigns(page: Page) {
     await page.locator('nav.console-nav').getByRole('link', { name: zh('console.campaigns'), exact: true }).click();
@@ -163,14 +68,6 @@ describe('browser end-to-end (Chromium)', function () {
   }
 
   const badge = (page: Page) => page.locator('#campaign .badge').first();
-
-  /** Clicks a button that submits a form and waits for the page it leads to (even at the same URL). */
-  async function submitWith(page: Page, button: ReturnType<Page['getByRole']>) {
-    const navigated = page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame() });
-    await button.click();
-    await navigated;
-    await page.waitForLoadState();
-  }
 
   it('a street officer creates a campaign and submits it for review, an admin passes TOTP and publishes it, and the public page shows it live', async () => {
     const { streetId } = await fakeStreet({ name: '石坪桥街道' });

@@ -61,6 +61,15 @@ describe('npm start (server/main.ts)', function () {
     expect(streets.rows[0].funds).to.equal(streets.rows[0].n);
     const tb = await fetch(`${url}/api/ledger/trial-balance`, { headers: { Authorization: `Bearer ${token}` } });
     expect(tb.status).to.equal(200);
+    expect(((await tb.json()) as { balanced: boolean }).balanced).to.equal(true);
+    // Purchase of services at every public stage, a project with a paid tranche, its next one awaiting approval.
+    const calls = (await (await fetch(`${url}/api/calls`)).json()) as { id: number; status: string }[];
+    expect([...new Set(calls.map((c) => c.status))].sort()).to.deep.equal(['awarded', 'notice', 'open', 'review']);
+    const awarded = calls.find((c) => c.status === 'awarded')!;
+    const project = await (await fetch(`${url}/calls/${awarded.id}`)).text();
+    const contractId = /href="\/projects\/(\d+)"/.exec(project)![1];
+    const contract = (await (await fetch(`${url}/api/contracts/${contractId}`)).json()) as { tranches: { status: string }[] };
+    expect(contract.tranches.map((t) => t.status)).to.deep.equal(['paid', 'requested', 'planned']);
 
     p.child.kill('SIGTERM');
     expect(await p.exited).to.equal(0);

@@ -14,7 +14,9 @@ export function csrf(deps: { secret: string; secure: boolean }): { protect: Requ
     getSessionIdentifier: (req) => req.cookies?.[VISITOR_COOKIE] ?? '',
     cookieName: 'shanhui.csrf',
     cookieOptions: { sameSite: 'lax', secure: deps.secure, httpOnly: true, path: '/' },
-    getCsrfTokenFromRequest: (req) => (typeof req.body?._csrf === 'string' ? req.body._csrf : req.get('X-CSRF-Token')),
+    // A file upload form (multipart, not parsed before this) carries its token in the action URL.
+    getCsrfTokenFromRequest: (req) => (typeof req.body?._csrf === 'string' ? req.body._csrf
+      : req.is('multipart/form-data') && typeof req.query._csrf === 'string' ? req.query._csrf : req.get('X-CSRF-Token')),
     skipCsrfProtection: (req) => req.path.startsWith('/api/') || req.path.startsWith('/webhooks/'),
   });
   return {

@@ -2,7 +2,7 @@ import type { Request, Response } from 'express';
 import type { z } from 'zod';
 import { issuesToFields } from '../../http/validation.js';
 import { pager } from '../../http/pagination.js';
-import { ForbiddenError } from '../../lib/errors.js';
+import { AppError, ForbiddenError } from '../../lib/errors.js';
 import { auditContext } from '../audit/index.js';
 import { can, type Action, type Subject } from '../auth/index.js';
 import type { Container } from '../../container.js';
@@ -47,4 +47,20 @@ export function csvHref(req: Request): string {
   const u = new URL(req.originalUrl, 'http://x');
   u.searchParams.delete('page');
   return `${u.pathname}.csv${u.search}`;
+}
+
+/**
+ * Runs one console write: on success it is audited and the browser is sent to `to` with a saved
+ * message; a refusal (a 4xx other than 403) re-renders the page through `again` with the field
+ * errors and the message, 422 for bad input. Anything else propagates to the error handler.
+ */
+export async function consoleStep(c: Container, req: Request, res: Response, step: { action: string; subjectType: string; subjectId: string | number; to: string; again: (status: number, errors: Record<string, string>) => Promise<void> }, run: () => Promise<unknown>): Promise<void> {
+  try {
+    const out = await run();
+    await audited(c, req, { action: step.action, subjectType: step.subjectType, subjectId: step.subjectId, after: out });
+    flashTo(req, res, step.to, req.t('console.saved'));
+  } catch (err) {
+    if (!(err instanceof AppError) || err.status >= 500 || err.status === 403) throw err;
+    await step.again(err.status === 400 ? 422 : err.status, { ...(err.fields ?? {}), _: req.t(err.message, err.params) });
+  }
 }

@@ -25,3 +25,9 @@ export function one(value: unknown): string | undefined {
   const v = Array.isArray(value) ? value[0] : value;
   return typeof v === 'string' ? v : undefined;
 }
+
+/** A whole number typed in a form; NaN (so validation names the field) when blank or not digits. */
+export function wholeNumber(value: unknown): number {
+  const v = one(value);
+  return v !== undefined && /^\d{1,9}$/.test(v.trim()) ? Number(v.trim()) : Number.NaN;
+}

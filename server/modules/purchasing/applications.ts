@@ -120,6 +120,14 @@ export function createApplications(deps: { db: Knex }) {
       });
     },
 
+    /** One application as its joint members see it before confirming: the call, the lead, the members. */
+    async summary(applicationId: number) {
+      const a = await db('applications as a').join('calls as c', 'c.id', 'a.call_id').join('organisations as o', 'o.id', 'a.organisation_id').where('a.id', applicationId)
+        .first('a.id', 'a.call_id', 'a.title', 'a.summary', 'a.amount_minor', 'a.status', 'c.title as call_title', 'o.name as organisation');
+      if (!a) throw new NotFoundError('application');
+      return { ...a, members: await db('application_members').where({ application_id: applicationId }).orderBy('id').select('role', 'name', 'confirmed_at') };
+    },
+
     /** A call's applications with members and duplicate flags (the other application named, side by side). */
     async ofCall(callId: number) {
       const apps = await db('applications as a').join('organisations as o', 'o.id', 'a.organisation_id').where('a.call_id', callId).orderBy('a.id').select('a.*', 'o.name as organisation');

@@ -157,6 +157,17 @@ export function createContracts(deps: { db: Knex; ledger: LedgerService; notices
       return Boolean(c) && (can(p, 'project.report', { organisationId: c.organisation_id }) || can(p, 'contract.manage', { streetId: c.street_id }));
     },
 
+    /** A call's contracts with what each has been paid (public). */
+    ofCall: (callId: number) => db('contracts as t').join('organisations as o', 'o.id', 't.organisation_id').join('applications as a', 'a.id', 't.application_id').where('t.call_id', callId).orderBy('t.id')
+      .select('t.id', 't.amount_minor', 't.status', 't.starts_on', 't.ends_on', 'o.name as organisation', 'a.title',
+        db.raw("(SELECT coalesce(sum(x.amount_minor), 0)::bigint FROM tranches x WHERE x.contract_id = t.id AND x.status = 'paid') AS paid_minor")),
+
+    /** A street's projects, newest first, with what each has been paid. */
+    ofStreet: (streetId: number) => db('contracts as t').join('calls as c', 'c.id', 't.call_id').join('organisations as o', 'o.id', 't.organisation_id').join('applications as a', 'a.id', 't.application_id')
+      .where('c.street_id', streetId).orderBy('t.id', 'desc')
+      .select('t.id', 't.amount_minor', 't.status', 'o.name as organisation', 'a.title', 'c.title as call_title', 't.funding',
+        db.raw("(SELECT coalesce(sum(x.amount_minor), 0)::bigint FROM tranches x WHERE x.contract_id = t.id AND x.status = 'paid') AS paid_minor")),
+
     async get(contractId: number) {
       const c = await db('contracts as t').join('calls as c', 'c.id', 't.call_id').join('applications as a', 'a.id', 't.application_id').join('organisations as o', 'o.id', 't.organisation_id')
         .where('t.id', contractId).first('t.*', 'c.street_id', 'c.fund_id', 'c.title as call_title', 'a.title', 'a.budget_lines', 'o.name as organisation');

@@ -42,3 +42,4 @@ export { reportMonths } from './contracts.js';
 export * as PurchasingSchemas from './purchasing.schemas.js';
 export { callsApi } from './calls.routes.js';
 export { contractsApi } from './contracts.routes.js';
+export { purchasingPages } from './purchasing.pages.js';

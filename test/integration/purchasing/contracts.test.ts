@@ -38,7 +38,7 @@ describe('purchase of services: contracts, tranches, reports and evaluations (G-
     await approve((await ask(p.tranches[0].id, p.officer).expect(202)).body.approval_id);
     for (const [party, token] of [['street', p.officer], ['residents', p.officer], ['third_party', p.experts[0].token], ['self', p.org.token]] as const) await evaluate(p.contract.id, 'midterm', party, token, 80).expect(201);
     expect((await ask(p.tranches[1].id, p.officer).expect(409)).body.error.code).to.equal('report_missing');
-    const periods = [];
+    const periods: string[] = [];
     for (let t = started.getTime(); month(new Date(t)) < month(new Date()); t += 20 * DAY) if (!periods.includes(month(new Date(t)))) periods.push(month(new Date(t)));
     for (const period of periods) {
       await h().api().post(`/api/contracts/${p.contract.id}/reports`).set('Authorization', `Bearer ${p.org.token}`).send({ period, outputs: '按计划开展服务。', income: 0 }).expect(201);
