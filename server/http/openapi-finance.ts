@@ -1,16 +1,6 @@
-import { z } from 'zod';
 import { AgreementInput, CommitteeInput, FundCreate, GovernmentAllocation, Invoice, Receipt } from '../modules/funds/index.js';
 import { ExceptionResolve, RunRequest, SandboxPayoutRequest } from '../modules/reconciliation/index.js';
-
-const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
-const error = { $ref: '#/components/schemas/Error' };
-const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), { description: `error ${c}`, content: { 'application/json': { schema: error } } }]));
-const json = (s: object, description: string) => ({ description, content: { 'application/json': { schema: s } } });
-const body = (s: z.ZodType) => ({ required: true, content: { 'application/json': { schema: schema(s) } } });
-const bearer = [{ bearer: [] }];
-const path = (name: string, type: 'integer' | 'string' = 'integer') => ({ name, in: 'path', required: true, schema: { type } });
-const query = (name: string, s: object) => ({ name, in: 'query', schema: s });
-const paging = [query('page', { type: 'integer' }), query('per_page', { type: 'integer', maximum: 100 })];
+import { bearer, body, errors, json, paging, path, query } from './openapi-parts.js';
 
 /** Schemas of the money loop: pools, payouts, exceptions. */
 export const financeSchemas = {

@@ -1,15 +1,11 @@
 import { Router } from 'express';
-import { z } from 'zod';
 import { CampaignCreate, CampaignListQuery } from '../modules/campaigns/index.js';
 import { RefundCreate, donationCreate } from '../modules/donations/index.js';
 import { GrantCreate, LinkedParty, Rules, TopUp } from '../modules/matching/index.js';
 import { financePaths, financeSchemas } from './openapi-finance.js';
+import { bearer, errors, json, schema } from './openapi-parts.js';
+import { purchasingPaths, purchasingSchemas } from './openapi-purchasing.js';
 
-const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
-const error = { $ref: '#/components/schemas/Error' };
-const errors = (...codes: number[]) => Object.fromEntries(codes.map((c) => [String(c), { description: `error ${c}`, content: { 'application/json': { schema: error } } }]));
-const json = (s: object, description: string) => ({ description, content: { 'application/json': { schema: s } } });
-const bearer = [{ bearer: [] }];
 const grantId = { name: 'id', in: 'path', required: true, schema: { type: 'integer' } };
 const allocationId = { name: 'id', in: 'path', required: true, schema: { type: 'integer' } };
 
@@ -23,6 +19,7 @@ export function openapiDocument(maxAmount: number) {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
       schemas: {
         ...financeSchemas,
+        ...purchasingSchemas,
         Error: { type: 'object', required: ['error'], properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' }, fields: { type: 'object', additionalProperties: { type: 'string' } } } } } },
         Campaign: {
           type: 'object',
@@ -129,6 +126,7 @@ export function openapiDocument(maxAmount: number) {
         post: { summary: 'Stripe-signed events: payment_intent.succeeded, payment_intent.payment_failed, charge.refunded, charge.dispute.created, payout.paid', responses: { '200': json({ type: 'object' }, 'stored'), ...errors(400) } },
       },
       ...financePaths(),
+      ...purchasingPaths(),
     },
   };
 }

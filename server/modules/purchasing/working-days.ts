@@ -5,7 +5,7 @@ const DAY = 86_400_000;
 /**
  * `at` plus `days` working days (Monday to Friday, China Standard Time), at the same time of day.
  * Public holidays and the State Council's swapped working weekends are not modelled: a notice
- * period over a holiday runs at least as long as the rule asks.
+ * over a public holiday ends before the rule's count, so staff give such a call more notice days.
  */
 export function addWorkingDays(at: Date, days: number): Date {
   let t = at.getTime();
