@@ -241,6 +241,16 @@ const enProjects: Dictionary = {
   "confirm.done": "{member} has confirmed its part in this application.",
   "confirm.help": "Confirming means you agree to your part and will take part in the project.",
   "confirm.button": "Confirm",
+  "register.title": "Register an organisation",
+  "register.intro": "Organisations applying for purchase of services register first; they may apply once the association has verified their certificate.",
+  "register.name": "Name (as on the certificate)",
+  "register.registered_on": "Registered on",
+  "register.certificate_expires_on": "Certificate valid until",
+  "register.no_rating": "Not rated",
+  "register.contact": "Contact",
+  "register.submit": "Register",
+  "register.done": "{name} is registered and awaits verification by the association.",
+  "register.link": "Register an organisation",
 };
 
 export default enProjects;

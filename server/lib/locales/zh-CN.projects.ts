@@ -241,6 +241,16 @@ const zhCNProjects: Dictionary = {
   "confirm.done": "{member} 已确认参与本项目。",
   "confirm.help": "确认即表示你方同意以上分工，参与本项目的实施。",
   "confirm.button": "确认参与",
+  "register.title": "社会组织登记",
+  "register.intro": "申报购买服务项目的社会组织须先登记；区慈善会核验登记证书后方可申报。",
+  "register.name": "机构名称（与登记证书一致）",
+  "register.registered_on": "成立登记日期",
+  "register.certificate_expires_on": "登记证书有效期至",
+  "register.no_rating": "未评估",
+  "register.contact": "联系人及电话",
+  "register.submit": "提交登记",
+  "register.done": "{name} 已登记，待区慈善会核验。",
+  "register.link": "社会组织登记",
 };
 
 export default zhCNProjects;

@@ -1,10 +1,10 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { issuesToFields } from '../../http/validation.js';
 import { AppError, NotFoundError } from '../../lib/errors.js';
 import type { Pools } from '../funds/index.js';
 import type { Purchasing } from './index.js';
-import { MemberConfirm, ObjectionCreate } from './purchasing.schemas.js';
+import { MemberConfirm, ObjectionCreate, OrganisationRegister } from './purchasing.schemas.js';
 
 const Id = z.coerce.number().int().positive();
 const PUBLISHED = ['notice', 'awarded', 'closed'];
@@ -16,7 +16,7 @@ const PUBLISHED = ['notice', 'awarded', 'closed'];
  * and evaluations; a street's projects; the red and black list.
  */
 export function purchasingPages(deps: { purchasing: Purchasing; pools: Pools }): Router {
-  const { calls, applications, reviews, notices, contracts, reports, evaluations } = deps.purchasing;
+  const { calls, applications, reviews, notices, contracts, reports, evaluations, organisations } = deps.purchasing;
   const r = Router();
 
   r.get('/calls', async (req, res) => {
@@ -93,6 +93,25 @@ export function purchasingPages(deps: { purchasing: Purchasing; pools: Pools }):
       title: contract.title, contract, reports: await reports.ofContract(contract.id), evaluations: await evaluations.ofContract(contract.id),
       pool: await deps.pools.get(contract.street_id), paid: contract.tranches.filter((t: { status: string }) => t.status === 'paid').reduce((s: number, t: { amount_minor: number }) => s + Number(t.amount_minor), 0),
     });
+  });
+
+  /** G-3: an organisation registers with its certificate; it may apply once staff have verified it. */
+  const registerView = (req: Request, extra: Record<string, unknown> = {}) => ({ title: req.t('register.title'), values: {}, errors: {}, done: null, ...extra });
+  r.get('/organisations/register', (req, res) => res.render('purchasing/register', registerView(req)));
+  r.post('/organisations/register', async (req, res) => {
+    const b = req.body ?? {};
+    const parsed = OrganisationRegister.safeParse({
+      name: b.name, registration_no: b.registration_no, registered_on: b.registered_on, certificate_expires_on: b.certificate_expires_on,
+      ...(b.rating ? { rating: b.rating } : {}), ...(b.contact ? { contact: b.contact } : {}),
+    });
+    if (!parsed.success) return res.status(422).render('purchasing/register', registerView(req, { values: b, errors: issuesToFields(parsed.error.issues, req.t) }));
+    try {
+      const done = await organisations.register(parsed.data, req.principal?.userId ?? null);
+      res.status(201).render('purchasing/register', registerView(req, { done }));
+    } catch (err) {
+      if (err instanceof AppError && err.status === 409) return res.status(422).render('purchasing/register', registerView(req, { values: b, errors: { name: req.t(err.message) } }));
+      throw err;
+    }
   });
 
   r.get('/credit-list', async (req, res) => {

@@ -104,4 +104,21 @@ describe('purchase of services: public transparency pages (G-7, G-15)', () => {
     const page = await h().api().get('/credit-list').expect(200);
     expect(page.text).to.include('某某社会工作服务中心').and.include(zh('credit.list.black')).and.include(zh('credit.reason.fail', { stage: zh('project.stage.final') })).and.include('2029-06-01');
   });
+
+  it('when an organisation registers through the public form, then bad fields re-render 422, a good one awaits verification, and the same name again is refused', async () => {
+    const b = browser();
+    const form = { name: '九龙坡区同心社会工作服务社', registration_no: '52500107MJP999999Q', registered_on: '2020-05-01', certificate_expires_on: '2029-05-01', rating: '3A', contact: '林社工' };
+    const bad = await b.post('/organisations/register', { ...form, registration_no: 'abc', certificate_expires_on: '', name: `同心${XSS}` }, '/organisations/register');
+    expect(bad.status).to.equal(422);
+    expect((bad.text.match(/field-error/g) ?? []).length).to.equal(3);
+    expect(bad.text).to.include(esc(`同心${XSS}`)).and.not.include(XSS);
+    expect(await count('organisations')).to.equal(0);
+    const ok = await b.post('/organisations/register', form, '/organisations/register');
+    expect(ok.status).to.equal(201);
+    expect(ok.text).to.include(zh('register.done', { name: form.name }));
+    expect(await h().db('organisations').first('name', 'rating', 'verified_at')).to.deep.equal({ name: form.name, rating: '3A', verified_at: null });
+    const again = await b.post('/organisations/register', { ...form, registration_no: '52500107MJP888888R' }, '/organisations/register');
+    expect(again.status).to.equal(422);
+    expect(await count('organisations')).to.equal(1);
+  });
 });
