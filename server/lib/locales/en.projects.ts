@@ -251,6 +251,13 @@ const enProjects: Dictionary = {
   "register.submit": "Register",
   "register.done": "{name} is registered and awaits verification by the association.",
   "register.link": "Register an organisation",
+  "approvals.subjects.donation": "Donation",
+  "approvals.subjects.grant": "Grant",
+  "approvals.subjects.ledger": "Ledger",
+  "approvals.subjects.call": "Call",
+  "approvals.subjects.tranche": "Tranche",
+  "approvals.subjects.reconciliation_exception": "Reconciliation exception",
+  "approvals.subjects.project_expense": "Project expense",
 };
 
 export default enProjects;

@@ -251,6 +251,13 @@ const zhCNProjects: Dictionary = {
   "register.submit": "提交登记",
   "register.done": "{name} 已登记，待区慈善会核验。",
   "register.link": "社会组织登记",
+  "approvals.subjects.donation": "捐赠",
+  "approvals.subjects.grant": "配捐",
+  "approvals.subjects.ledger": "账簿",
+  "approvals.subjects.call": "项目",
+  "approvals.subjects.tranche": "拨付期",
+  "approvals.subjects.reconciliation_exception": "对账差异",
+  "approvals.subjects.project_expense": "项目支出",
 };
 
 export default zhCNProjects;

@@ -173,6 +173,8 @@ describe('purchase of services: the consoles (street office, organisation, exper
     expect(labelOf(empty.text, 'reply')).to.include('field-error');
     expect((await officer.b.post(`/console/objections/${objection.id}/reply`, { call: String(call.id), reply: '专家由系统从专家库随机抽取，抽取种子已记录。' }, `/console/calls/${call.id}`)).status).to.equal(303);
     expect((await officer.b.post(`/console/calls/${call.id}/award`, dates, `/console/calls/${call.id}`)).status).to.equal(303);
+    const queue = await (await staff('association_finance')).b.get('/console/approvals');
+    expect(queue.text).to.include(zh('approvals.kinds.award')).and.include(`${zh('approvals.subjects.call')} <a href="/console/calls/${call.id}">`);
     await approve((await h().db('approvals').where({ kind: 'award' }).first('id')).id);
     const contract = await h().db('contracts').first();
     expect((await member.b.post(`/console/contracts/${contract.id}/sign`, {}, '/console/org')).status).to.equal(303);
