@@ -123,9 +123,16 @@ export function createContracts(deps: { db: Knex; ledger: LedgerService; notices
       if (t.status !== 'planned') throw new ConflictError('tranche_not_planned', 'errors.tranche_not_planned');
       const why = await db.transaction((trx) => gateBlocker(trx, t, now));
       if (why) throw new ConflictError(why, `errors.gate.${why}`);
-      const approval = await deps.approvals().request(p, 'disbursement', 'tranche', trancheId, { tranche_id: trancheId, amount: Number(t.amount_minor) });
-      await db('tranches').where({ id: trancheId }).update({ status: 'requested', approval_id: approval.id });
-      return approval;
+      // Claimed before the approval is asked for, so of two requests sent at once only one asks.
+      if (!(await db('tranches').where({ id: trancheId, status: 'planned' }).update({ status: 'requested' }))) throw new ConflictError('tranche_not_planned', 'errors.tranche_not_planned');
+      try {
+        const approval = await deps.approvals().request(p, 'disbursement', 'tranche', trancheId, { tranche_id: trancheId, amount: Number(t.amount_minor) });
+        await db('tranches').where({ id: trancheId }).update({ approval_id: approval.id });
+        return approval;
+      } catch (err) {
+        await db('tranches').where({ id: trancheId, status: 'requested' }).whereNull('approval_id').update({ status: 'planned' });
+        throw err;
+      }
     },
 
     /** The approved payment: its gate checked again, then contract commitment → bank. */
@@ -148,7 +155,7 @@ export function createContracts(deps: { db: Knex; ledger: LedgerService; notices
 
     /** A tranche whose approval was rejected can be asked for again. */
     async onRejected(a: ApprovalRow) {
-      await db('tranches').where({ id: Number(a.subject_id), status: 'requested' }).update({ status: 'planned', approval_id: null });
+      await db('tranches').where({ id: Number(a.subject_id), status: 'requested', approval_id: a.id }).update({ status: 'planned', approval_id: null });
     },
 
     /** The organisation or the street of a contract may read all of its files. */

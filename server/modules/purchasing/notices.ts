@@ -22,7 +22,9 @@ export function createNotices(deps: { db: Knex }) {
       if (!o) throw new NotFoundError('objection');
       if (!can(p, 'objection.reply', { streetId: o.street_id })) throw new ForbiddenError();
       if (o.status !== 'open') throw new ConflictError('objection_answered', 'errors.objection_answered');
-      const [row] = await db('objections').where({ id: objectionId }).update({ status: 'resolved', reply, replied_by: p.userId, replied_at: db.fn.now() }).returning('*');
+      // Only an open objection is answered: of two replies sent at once, the second is refused.
+      const [row] = await db('objections').where({ id: objectionId, status: 'open' }).update({ status: 'resolved', reply, replied_by: p.userId, replied_at: db.fn.now() }).returning('*');
+      if (!row) throw new ConflictError('objection_answered', 'errors.objection_answered');
       return { before: o, after: row };
     },
 

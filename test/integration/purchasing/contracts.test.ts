@@ -32,6 +32,17 @@ describe('purchase of services: contracts, tranches, reports and evaluations (G-
     expect(await h().db('ledger_journals').where({ kind: 'tranche_payment' }).count({ n: '*' }).first()).to.deep.equal({ n: 1 });
   });
 
+  it('when the same tranche is asked for twice at once, then one request asks a second person and the other is refused', async () => {
+    const p = await signedContract();
+    const both = await Promise.all([ask(p.tranches[0].id, p.officer), ask(p.tranches[0].id, p.officer)]);
+    expect(both.map((r) => r.status).sort()).to.deep.equal([202, 409]);
+    const approvals = await h().db('approvals').where({ kind: 'disbursement' }).pluck('id');
+    expect(approvals).to.have.length(1);
+    expect(await h().db('tranches').where({ id: p.tranches[0].id }).first('status', 'approval_id')).to.deep.equal({ status: 'requested', approval_id: approvals[0] });
+    await approve(approvals[0]);
+    expect(await h().db('ledger_journals').where({ kind: 'tranche_payment' }).count({ n: '*' }).first()).to.deep.equal({ n: 1 });
+  });
+
   it('when a monthly report is missing, then the next gate is blocked until it is in (G-11)', async () => {
     const started = new Date(Date.now() - 40 * DAY);
     const p = await signedContract({ startsOn: started });

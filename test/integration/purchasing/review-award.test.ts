@@ -99,7 +99,11 @@ describe('purchase of services: review, notice and award (G-6, G-7, G-10)', () =
     expect(published.objections[0]).to.include({ status: 'open', author: '建桥社区 张先生' });
     expect(JSON.stringify(published)).not.to.include('13800001111');
     await h().api().post(`/api/objections/${objection.id}/reply`).set('Authorization', `Bearer ${await tokenFor('street_officer')}`).send({ reply: '无关街道的答复' }).expect(403);
-    await h().api().post(`/api/objections/${objection.id}/reply`).set('Authorization', `Bearer ${officer}`).send({ reply: '经核实，该项目因疫情延期并已验收合格。' }).expect(200);
+    const replies = ['经核实，该项目因疫情延期并已验收合格。', '同时发出的第二条答复，不应覆盖第一条。'];
+    const sent = await Promise.all(replies.map((reply) => h().api().post(`/api/objections/${objection.id}/reply`).set('Authorization', `Bearer ${officer}`).send({ reply })));
+    expect(sent.map((r) => r.status).sort()).to.deep.equal([200, 409]);
+    const kept = replies[sent.findIndex((r) => r.status === 200)];
+    expect(await h().db('objections').where({ id: objection.id }).first('reply')).to.deep.equal({ reply: kept });
     const bad = await h().api().post(`/api/calls/${call.id}/award`).set('Authorization', `Bearer ${officer}`).send({ ...dates, tranches: [{ percent: 50, gate: 'signed' }, { percent: 40, gate: 'final' }] }).expect(400);
     expect(bad.body.error.fields).to.have.property('tranches');
     const asked = (await h().api().post(`/api/calls/${call.id}/award`).set('Authorization', `Bearer ${officer}`).send(dates).expect(202)).body;
