@@ -18,6 +18,21 @@ const YEAR = `
     FROM ledger_entries e JOIN ledger_journals j ON j.id = e.journal_id JOIN ledger_accounts a ON a.id = e.account_id
    WHERE j.effective_at >= :from AND j.effective_at < :to`;
 
+/**
+ * The C-7 verdict on a year's figures (fen): the management ratio in basis points, whether the
+ * ¥200,000 exemption applies, and the warnings: the ratio over the limit of the association's
+ * kind (unless exempt), and charitable spending under 70 % of the previous year's income.
+ */
+export function assessManagementCosts(f: { management: number; charitable: number; previousIncome: number }, kind: AssociationKind) {
+  const expenditure = f.management + f.charitable;
+  const ratioBp = expenditure > 0 ? Math.round((f.management * 10_000) / expenditure) : 0;
+  const exempt = f.management < MANAGEMENT_EXEMPTION_MINOR;
+  const warnings: string[] = [];
+  if (!exempt && ratioBp > MANAGEMENT_LIMIT_BP[kind]) warnings.push('management_ratio_exceeded');
+  if (f.previousIncome > 0 && f.charitable * 10_000 < f.previousIncome * CHARITABLE_SPENDING_BP) warnings.push('charitable_spending_below_70');
+  return { ratioBp, exempt, warnings };
+}
+
 const cstYear = (y: number) => new Date(Date.parse(`${y}-01-01T00:00:00+08:00`));
 
 /**
@@ -36,11 +51,7 @@ export async function managementCosts(db: Knex, year: number, kind: AssociationK
   const management = now.processor_fees;
   const expenditure = management + now.charitable_spending;
   const previousIncome = before.donations + before.matching + before.government;
-  const ratioBp = expenditure > 0 ? Math.round((management * 10_000) / expenditure) : 0;
-  const exempt = management < MANAGEMENT_EXEMPTION_MINOR;
-  const warnings: string[] = [];
-  if (!exempt && ratioBp > MANAGEMENT_LIMIT_BP[kind]) warnings.push('management_ratio_exceeded');
-  if (previousIncome > 0 && now.charitable_spending * 10_000 < previousIncome * CHARITABLE_SPENDING_BP) warnings.push('charitable_spending_below_70');
+  const { ratioBp, exempt, warnings } = assessManagementCosts({ management, charitable: now.charitable_spending, previousIncome }, kind);
   return {
     year, association_kind: kind, currency: 'CNY' as const,
     income: { donations: now.donations, matching: now.matching, government: now.government, total: now.donations + now.matching + now.government },
