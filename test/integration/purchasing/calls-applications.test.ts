@@ -79,6 +79,8 @@ describe('purchase of services: calls and applications (G-1 … G-5)', () => {
     for (const [what, setup, reason] of [
       ['on the black list', async (id: number) => void (await h().db('credit_list').insert({ organisation_id: id, list: 'black', reason: 'final:fail', since: new Date(), until: new Date(Date.now() + 300 * DAY) })), 'blacklisted'],
       ['on the abnormal-activity list', async (id: number) => void (await h().db('organisations').where({ id }).update({ credit_status: 'abnormal' })), 'abnormal_activity'],
+      ['on the serious-violation list', async (id: number) => void (await h().db('organisations').where({ id }).update({ credit_status: 'serious_violation' })), 'serious_violation'],
+      ['missing its annual report', async (id: number) => void (await h().db('organisations').where({ id }).update({ annual_report_ok: false })), 'annual_report'],
       ['not verified by staff', async (id: number) => void (await h().db('organisations').where({ id }).update({ verified_at: null })), 'not_verified'],
       ['holding a certificate that lapses within six months of the close', async (id: number) => void (await h().db('organisations').where({ id }).update({ certificate_expires_on: new Date(Date.now() + 90 * DAY) })), 'certificate'],
       ['sanctioned for matching abuse', async (id: number) => void (await h().db('organisations').where({ id }).update({ sanctioned_at: new Date(), sanction_reason: 'risk_confirmed' })), 'sanctioned'],
