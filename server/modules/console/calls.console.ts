@@ -4,10 +4,10 @@ import { AppError, ForbiddenError } from '../../lib/errors.js';
 import { can } from '../auth/index.js';
 import type { Container } from '../../container.js';
 import { PurchasingSchemas, SCORECARD } from '../purchasing/index.js';
-import { audited, consoleStep, flashTo } from './console-helpers.js';
+import { audited, consoleStep, flashTo, pagerLinks } from './console-helpers.js';
 import { cstLocal, one, wholeNumber, yuan } from './form-values.js';
 
-const { AwardRequest, CallCreate, EvaluationInput, ObjectionReply } = PurchasingSchemas;
+const { AwardRequest, CallCreate, CallListQuery, EvaluationInput, ObjectionReply } = PurchasingSchemas;
 
 /** `key | name | weight`, one criterion a line. */
 function criteriaLines(text: string) {
@@ -30,9 +30,15 @@ export function callsConsole(c: Container): Router {
   const { calls, applications, reviews, notices, contracts, reports, evaluations } = c.purchasing;
   const street = (req: Request) => (req.principal!.role === 'street_officer' ? req.principal!.streetId : null);
 
+  /** The street's calls (an officer's own; others by the street filter), by stage, 20 a page. */
   async function listView(req: Request, extra: Record<string, unknown> = {}) {
-    const { rows } = await calls.list(req.principal, { street: street(req) ?? undefined }, 1, 100);
-    return { title: req.t('console.calls'), calls: rows, catalogue: await calls.catalogue(), streets: await c.db('streets').orderBy('id'), values: { criteria: DEFAULT_CRITERIA, max_applications_per_org: '2', panel_size: '3', notice_days: '7' }, errors: {}, ...extra };
+    const q = CallListQuery.safeParse(req.query);
+    const f = q.success ? q.data : { page: 1, per_page: 20 };
+    const { rows, total } = await calls.list(req.principal, { street: street(req) ?? f.street, status: f.status }, f.page, 20);
+    return {
+      title: req.t('console.calls'), calls: rows, filters: { status: f.status ?? '', street: f.street ?? '' }, pager: pagerLinks(req, f.page, 20, total),
+      catalogue: await calls.catalogue(), streets: await c.db('streets').orderBy('id'), values: { criteria: DEFAULT_CRITERIA, max_applications_per_org: '2', panel_size: '3', notice_days: '7' }, errors: {}, ...extra,
+    };
   }
 
   r.get('/console/calls', async (req, res) => {

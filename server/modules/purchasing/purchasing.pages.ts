@@ -1,10 +1,11 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { issuesToFields } from '../../http/validation.js';
+import { pagerLinks } from '../console/console-helpers.js';
 import { AppError, NotFoundError } from '../../lib/errors.js';
 import type { Pools } from '../funds/index.js';
 import type { Purchasing } from './index.js';
-import { MemberConfirm, ObjectionCreate, OrganisationRegister } from './purchasing.schemas.js';
+import { CallListQuery, MemberConfirm, ObjectionCreate, OrganisationRegister } from './purchasing.schemas.js';
 
 const Id = z.coerce.number().int().positive();
 const PUBLISHED = ['notice', 'awarded', 'closed'];
@@ -19,9 +20,14 @@ export function purchasingPages(deps: { purchasing: Purchasing; pools: Pools }):
   const { calls, applications, reviews, notices, contracts, reports, evaluations, organisations } = deps.purchasing;
   const r = Router();
 
+  /** Every published call, newest first, by stage and street, 20 a page. */
   r.get('/calls', async (req, res) => {
-    const { rows } = await calls.list(undefined, {}, 1, 100);
-    res.render('purchasing/calls', { title: req.t('calls.title'), calls: rows });
+    const q = CallListQuery.safeParse(req.query);
+    const f = q.success ? q.data : { page: 1, per_page: 20 };
+    const { rows, total } = await calls.list(undefined, { street: f.street, status: f.status }, f.page, 20);
+    res.render('purchasing/calls', {
+      title: req.t('calls.title'), calls: rows, filters: { status: f.status ?? '', street: f.street ?? '' }, streets: await deps.pools.list(), pager: pagerLinks(req, f.page, 20, total),
+    });
   });
 
   async function callView(id: number, extra: Record<string, unknown> = {}) {

@@ -58,6 +58,8 @@ describe('purchase of services: the consoles (street office, organisation, exper
     const published = await b.post(`/console/calls/${call.id}/publish`, {}, ok.headers.location);
     expect(published.status).to.equal(303);
     expect((await h().db('calls').where({ id: call.id }).first('status')).status).to.equal('open');
+    expect((await b.get('/console/calls?status=draft')).text).not.to.include(`href="/console/calls/${call.id}"`);
+    expect((await b.get('/console/calls?status=open')).text).to.include(`href="/console/calls/${call.id}"`);
     const other = await staff('street_officer');
     expect((await other.b.get(`/console/calls/${call.id}`)).status).to.equal(403);
   });

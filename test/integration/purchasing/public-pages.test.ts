@@ -29,6 +29,9 @@ describe('purchase of services: public transparency pages (G-7, G-15)', () => {
     expect(list.text).not.to.include('尚未发布的草稿项目');
     await h().api().get(`/calls/${draft.id}`).expect(404);
     await h().api().get('/calls/abc').expect(404);
+    expect((await h().api().get('/calls?status=review').expect(200)).text).not.to.include(`href="/calls/${call.id}"`);
+    expect((await h().api().get(`/calls?status=open&street=${street.streetId}`).expect(200)).text).to.include(`href="/calls/${call.id}"`);
+    expect((await h().api().get('/calls?status=bogus').expect(200)).text, 'a bad filter shows everything').to.include(`href="/calls/${call.id}"`);
     const en = await h().api().get('/calls?lang=en').expect(200);
     expect(en.text).to.include('Calls for proposals');
   });
