@@ -20,6 +20,7 @@ import { campaignsApi, campaignsPages } from './modules/campaigns/index.js';
 import { consolePages } from './modules/console/index.js';
 import { donationPages, donationsApi, presentPublicDonation, sandboxPages, webhookRouter } from './modules/donations/index.js';
 import { fundsApi, pledgesApi, poolsApi, poolsPages } from './modules/funds/index.js';
+import { geoRepo } from './modules/geo/index.js';
 import { ledgerRouter } from './modules/ledger/index.js';
 import { grantsApi, organisationsApi, riskApi } from './modules/matching/index.js';
 import { callsApi, contractsApi, purchasingPages } from './modules/purchasing/index.js';
@@ -114,7 +115,7 @@ export function createApp(c: Container): Express {
   app.use(campaignsPages({ campaigns: c.campaigns, matchState, recentDonations: async (id, t) => (await c.donations.recentPaid(id)).map((d) => presentPublicDonation(d, t)) }));
   app.use(donationPages({ donations: c.donations, campaigns: c.campaigns, provider: c.provider, maxAmount: c.config.DONATION_MAX_AMOUNT, publishableKey: c.config.STRIPE_PUBLISHABLE_KEY, matchState, matchPreview: (row, amount) => c.matching.preview(row, amount) }));
   app.use(poolsPages({ pools: c.pools, projects: (id) => c.purchasing.contracts.ofStreet(id) }));
-  app.use(purchasingPages({ purchasing: c.purchasing, pools: c.pools }));
+  app.use(purchasingPages({ purchasing: c.purchasing, pools: c.pools, streets: () => geoRepo.listStreets(c.db) }));
   if (c.sandbox) app.use(sandboxPages({ donations: c.donations, sandbox: c.sandbox }));
 
   app.use(notFound);

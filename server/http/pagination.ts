@@ -21,3 +21,14 @@ export function pager(p: { page: number; perPage: number; total: number }) {
   const pages = Math.max(1, Math.ceil(p.total / p.perPage));
   return { page: p.page, pages, prev: p.page > 1 ? p.page - 1 : null, next: p.page < pages ? p.page + 1 : null };
 }
+
+/** Pager locals that keep the current filters in the page links. */
+export function pagerLinks(req: Request, page: number, perPage: number, total: number) {
+  const p = pager({ page, perPage, total });
+  const link = (n: number) => {
+    const u = new URL(req.originalUrl, 'http://x');
+    u.searchParams.set('page', String(n));
+    return `${u.pathname}${u.search}`;
+  };
+  return { ...p, prevHref: p.prev ? link(p.prev) : null, nextHref: p.next ? link(p.next) : null, total };
+}

@@ -3,6 +3,7 @@ import { issuesToFields } from '../../http/validation.js';
 import { AppError, ForbiddenError } from '../../lib/errors.js';
 import { can } from '../auth/index.js';
 import type { Container } from '../../container.js';
+import { geoRepo } from '../geo/index.js';
 import { PurchasingSchemas, SCORECARD } from '../purchasing/index.js';
 import { audited, consoleStep, flashTo, pagerLinks } from './console-helpers.js';
 import { cstLocal, one, wholeNumber, yuan } from './form-values.js';
@@ -37,7 +38,7 @@ export function callsConsole(c: Container): Router {
     const { rows, total } = await calls.list(req.principal, { street: street(req) ?? f.street, status: f.status }, f.page, 20);
     return {
       title: req.t('console.calls'), calls: rows, filters: { status: f.status ?? '', street: f.street ?? '' }, pager: pagerLinks(req, f.page, 20, total),
-      catalogue: await calls.catalogue(), streets: await c.db('streets').orderBy('id'), values: { criteria: DEFAULT_CRITERIA, max_applications_per_org: '2', panel_size: '3', notice_days: '7' }, errors: {}, ...extra,
+      catalogue: await calls.catalogue(), streets: await geoRepo.listStreets(c.db), values: { criteria: DEFAULT_CRITERIA, max_applications_per_org: '2', panel_size: '3', notice_days: '7' }, errors: {}, ...extra,
     };
   }
 

@@ -1,11 +1,12 @@
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
 import { issuesToFields } from '../../http/validation.js';
-import { pager } from '../../http/pagination.js';
 import { AppError, ForbiddenError } from '../../lib/errors.js';
 import { auditContext } from '../audit/index.js';
 import { can, type Action, type Subject } from '../auth/index.js';
 import type { Container } from '../../container.js';
+
+export { pagerLinks } from '../../http/pagination.js';
 
 /** Throws 403 unless the signed-in principal may do this. */
 export function allow(req: Request, action: Action, subject: Subject = {}): void {
@@ -31,16 +32,6 @@ export function flashTo(req: Request, res: Response, to: string, text: string, k
   res.redirect(303, to);
 }
 
-/** Pager locals that keep the current filters in the page links. */
-export function pagerLinks(req: Request, page: number, perPage: number, total: number) {
-  const p = pager({ page, perPage, total });
-  const link = (n: number) => {
-    const u = new URL(req.originalUrl, 'http://x');
-    u.searchParams.set('page', String(n));
-    return `${u.pathname}${u.search}`;
-  };
-  return { ...p, prevHref: p.prev ? link(p.prev) : null, nextHref: p.next ? link(p.next) : null, total };
-}
 
 /** The same URL as a CSV export (`/x?…` → `/x.csv?…`). */
 export function csvHref(req: Request): string {

@@ -5,6 +5,7 @@ import { plainText } from '../../http/schemas.js';
 import { issuesToFields } from '../../http/validation.js';
 import { AppError } from '../../lib/errors.js';
 import type { Container } from '../../container.js';
+import { geoRepo } from '../geo/index.js';
 import { parseStatement } from '../funds/index.js';
 import { periods, trialBalance } from '../ledger/index.js';
 import { allow, audited, flashTo } from './console-helpers.js';
@@ -26,7 +27,7 @@ export function moneyConsole(c: Container): Router {
     const grants = await c.db('grants as g').join('sponsors as s', 's.id', 'g.sponsor_id').whereNot('g.status', 'draft').orderBy('g.id').select('g.id', 'g.name', 'g.status', 's.name as sponsor', 's.kind as sponsor_kind');
     const pledges = await Promise.all(grants.map(async (g) => ({ ...g, ...(await c.pledges.of(g.id)) })));
     return {
-      title: req.t('finance.pledges'), pledges, streets: await c.db('streets').orderBy('id'), allocations: await c.db('government_allocations as a').join('streets as s', 's.id', 'a.street_id').orderBy('a.id', 'desc').limit(50).select('a.*', 's.name as street'),
+      title: req.t('finance.pledges'), pledges, streets: await geoRepo.listStreets(c.db), allocations: await c.db('government_allocations as a').join('streets as s', 's.id', 'a.street_id').orderBy('a.id', 'desc').limit(50).select('a.*', 's.name as street'),
       values: {}, errors: {}, form: null, statement: null, ...extra,
     };
   }

@@ -40,11 +40,9 @@ export function orgConsole(c: Container): Router {
   async function home(req: Request, extra: Record<string, unknown> = {}) {
     const org = orgOf(req);
     const open = (await calls.list(req.principal, { status: 'open' }, 1, 100)).rows;
-    const mine = await c.db('applications as a').join('calls as c', 'c.id', 'a.call_id').where('a.organisation_id', org).orderBy('a.id', 'desc').select('a.*', 'c.title as call_title');
-    const ids: number[] = await c.db('contracts').where({ organisation_id: org }).orderBy('id', 'desc').pluck('id');
-    const projects = await Promise.all(ids.map(async (id) => ({
-      ...(await contracts.get(id)), reports: await reports.ofContract(id), evaluations: await evaluations.ofContract(id),
-      files: await c.db('attachments').where({ owner_type: 'contract', owner_id: String(id) }).orderBy('created_at').select('id', 'filename', 'content_type'),
+    const mine = await applications.ofOrganisation(org);
+    const projects = await Promise.all((await contracts.idsOfOrganisation(org)).map(async (id) => ({
+      ...(await contracts.get(id)), reports: await reports.ofContract(id), evaluations: await evaluations.ofContract(id), files: await attachments.ofOwner({ type: 'contract', id }),
     })));
     return { title: req.t('console.org'), open, mine, projects, card, values: {}, errors: {}, form: null, ...extra };
   }

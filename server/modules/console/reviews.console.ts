@@ -22,8 +22,7 @@ export function reviewsConsole(c: Container): Router {
   };
 
   r.get('/console/reviews', async (req, res) => {
-    const seats = await c.db('panel_members as m').join('calls as c', 'c.id', 'm.call_id').where('m.reviewer_id', me(req)).orderBy('m.id', 'desc')
-      .select('c.id', 'c.title', 'c.status', 'm.declared_at', 'm.conflicted');
+    const seats = await reviews.seatsOf(me(req));
     res.render('console/reviews', { title: req.t('console.reviews'), seats });
   });
 

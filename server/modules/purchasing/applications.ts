@@ -120,6 +120,9 @@ export function createApplications(deps: { db: Knex }) {
       });
     },
 
+    /** An organisation's applications, newest first, with their calls' titles. */
+    ofOrganisation: (organisationId: number) => db('applications as a').join('calls as c', 'c.id', 'a.call_id').where('a.organisation_id', organisationId).orderBy('a.id', 'desc').select('a.*', 'c.title as call_title'),
+
     /** One application as its joint members see it before confirming: the call, the lead, the members. */
     async summary(applicationId: number) {
       const a = await db('applications as a').join('calls as c', 'c.id', 'a.call_id').join('organisations as o', 'o.id', 'a.organisation_id').where('a.id', applicationId)

@@ -91,6 +91,9 @@ export function createAttachments(deps: { db: Knex; dir: string }) {
     },
 
     read: (row: AttachmentRow) => readFile(fileOf(row.id)),
+
+    /** An owner's files, oldest first. */
+    ofOwner: (owner: { type: string; id: string | number }) => deps.db('attachments').where({ owner_type: owner.type, owner_id: String(owner.id) }).orderBy('created_at').select('id', 'filename', 'content_type'),
   };
 }
 

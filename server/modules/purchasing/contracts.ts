@@ -164,6 +164,9 @@ export function createContracts(deps: { db: Knex; ledger: LedgerService; notices
       return Boolean(c) && (can(p, 'project.report', { organisationId: c.organisation_id }) || can(p, 'contract.manage', { streetId: c.street_id }));
     },
 
+    /** An organisation's contract ids, newest first. */
+    idsOfOrganisation: (organisationId: number): Promise<number[]> => db('contracts').where({ organisation_id: organisationId }).orderBy('id', 'desc').pluck('id'),
+
     /** A call's contracts with what each has been paid (public). */
     ofCall: (callId: number) => db('contracts as t').join('organisations as o', 'o.id', 't.organisation_id').join('applications as a', 'a.id', 't.application_id').where('t.call_id', callId).orderBy('t.id')
       .select('t.id', 't.amount_minor', 't.status', 't.starts_on', 't.ends_on', 'o.name as organisation', 'a.title',

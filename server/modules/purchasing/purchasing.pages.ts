@@ -1,9 +1,10 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { issuesToFields } from '../../http/validation.js';
-import { pagerLinks } from '../console/console-helpers.js';
+import { pagerLinks } from '../../http/pagination.js';
 import { AppError, NotFoundError } from '../../lib/errors.js';
 import type { Pools } from '../funds/index.js';
+import type { StreetRow } from '../geo/index.js';
 import type { Purchasing } from './index.js';
 import { CallListQuery, MemberConfirm, ObjectionCreate, OrganisationRegister } from './purchasing.schemas.js';
 
@@ -16,7 +17,7 @@ const PUBLISHED = ['notice', 'awarded', 'closed'];
  * trail, from the street's pool and its sources to the tranches paid, with its reports, vouchers
  * and evaluations; a street's projects; the red and black list.
  */
-export function purchasingPages(deps: { purchasing: Purchasing; pools: Pools }): Router {
+export function purchasingPages(deps: { purchasing: Purchasing; pools: Pools; streets: () => Promise<StreetRow[]> }): Router {
   const { calls, applications, reviews, notices, contracts, reports, evaluations, organisations } = deps.purchasing;
   const r = Router();
 
@@ -26,7 +27,7 @@ export function purchasingPages(deps: { purchasing: Purchasing; pools: Pools }):
     const f = q.success ? q.data : { page: 1, per_page: 20 };
     const { rows, total } = await calls.list(undefined, { street: f.street, status: f.status }, f.page, 20);
     res.render('purchasing/calls', {
-      title: req.t('calls.title'), calls: rows, filters: { status: f.status ?? '', street: f.street ?? '' }, streets: await deps.pools.list(), pager: pagerLinks(req, f.page, 20, total),
+      title: req.t('calls.title'), calls: rows, filters: { status: f.status ?? '', street: f.street ?? '' }, streets: await deps.streets(), pager: pagerLinks(req, f.page, 20, total),
     });
   });
 

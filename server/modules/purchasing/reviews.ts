@@ -43,6 +43,10 @@ export function createReviews(deps: { db: Knex }) {
   return {
     panel: (callId: number) => panel(db, callId),
 
+    /** The calls whose panel an expert sits on, newest first, with its declaration. */
+    seatsOf: (reviewerId: number) => db('panel_members as m').join('calls as c', 'c.id', 'm.call_id').where('m.reviewer_id', reviewerId).orderBy('m.id', 'desc')
+      .select('c.id', 'c.title', 'c.status', 'm.declared_at', 'm.conflicted'),
+
     /** Open → review, once the window has closed: draws `panel_size` experts with a recorded seed. */
     async open(p: Principal, call: CallRow, now = new Date()) {
       if (!can(p, 'call.manage', { streetId: call.street_id })) throw new ForbiddenError();
