@@ -4,12 +4,11 @@ import { pipeline } from 'node:stream/promises';
 import type { Knex } from 'knex';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
+import { copyInt, copyText } from '../../lib/copy-text.js';
 import type { Logger } from '../../lib/logger.js';
 import type { PaymentProvider, ProviderBalanceTransaction } from '../donations/index.js';
 import { chart, credit, debit, JournalKind, type LedgerService } from '../ledger/index.js';
 import { reconciliationRepo, type PayoutRow } from './reconciliation.repo.js';
-
-const PAGE = 10_000;
 
 /** What one reconciliation run of a payout found. */
 export interface PayoutOutcome {
@@ -24,7 +23,8 @@ export interface PayoutOutcome {
 }
 
 /**
- * One page of a payout's balance transactions, copied in and matched in the same statement:
+ * A payout's balance transactions, copied in and matched in one statement, which also records
+ * the payout's item count and gross, fee and net on its row:
  * a charge against the paid donation with that charge (amount, currency, net, and the fee if
  * one is booked), a refund or dispute against its ledger journal (`refund:<re_…>`,
  * `dispute:<dp_…>`) by amount and currency; the payout's own transaction is skipped and anything
@@ -55,26 +55,24 @@ const MATCH_STAGE = `
                 ELSE 'missing_in_ledger' END AS problem
       FROM payout_stage u
       LEFT JOIN donations d ON u.category = 'charge' AND d.charge_ref = u.source AND d.succeeded_at IS NOT NULL
-      LEFT JOIN x ON x.id = u.id)
-  INSERT INTO payout_items (id, payout_id, type, category, source, amount_minor, fee_minor, net_minor, currency, created_at, donation_id, journal_id, booked_fee_minor, status, problem)
-  SELECT m.id, $1, m.type, m.category, m.source, m.amount, m.fee, m.net, m.cur, to_timestamp(m.created), m.donation_id, m.journal_id, m.booked_fee,
-         CASE WHEN m.type = 'payout' THEN 'skipped' WHEN m.problem IS NULL THEN 'matched' ELSE 'exception' END, m.problem
-    FROM m`;
-
-/** A text field for COPY's text format (`\N` for null; backslash, tab and line breaks escaped). */
-function copyText(v: string | null): string {
-  if (v === null) return '\\N';
-  return /[\\\t\n\r]/.test(v) ? v.replace(/[\\\t\n\r]/g, (c) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[c]!) : v;
-}
-
-/** An integer field; anything else from the processor is refused rather than guessed at. */
-function copyInt(n: unknown, what: string): string {
-  if (!Number.isSafeInteger(n)) throw new Error(`balance transaction ${what} is not an integer: ${String(n)}`);
-  return String(n);
-}
+      LEFT JOIN x ON x.id = u.id),
+  ins AS (
+    INSERT INTO payout_items (id, payout_id, type, category, source, amount_minor, fee_minor, net_minor, currency, created_at, donation_id, journal_id, booked_fee_minor, status, problem)
+    SELECT m.id, $1, m.type, m.category, m.source, m.amount, m.fee, m.net, m.cur, to_timestamp(m.created), m.donation_id, m.journal_id, m.booked_fee,
+           CASE WHEN m.type = 'payout' THEN 'skipped' WHEN m.problem IS NULL THEN 'matched' ELSE 'exception' END, m.problem
+      FROM m
+    RETURNING status, amount_minor, fee_minor, net_minor)
+  UPDATE payouts p
+     SET items = t.items, matched = t.matched, gross_minor = t.gross, fee_minor = t.fee, net_minor = t.net
+    FROM (SELECT count(*) FILTER (WHERE status <> 'skipped')::int AS items, count(*) FILTER (WHERE status = 'matched')::int AS matched,
+                 coalesce(sum(amount_minor) FILTER (WHERE status <> 'skipped'), 0) AS gross,
+                 coalesce(sum(fee_minor) FILTER (WHERE status <> 'skipped'), 0) AS fee,
+                 coalesce(sum(net_minor) FILTER (WHERE status <> 'skipped'), 0) AS net
+            FROM ins) t
+   WHERE p.id = $1`;
 
 const copyLine = (b: ProviderBalanceTransaction) =>
-  `${[copyText(b.id), copyText(b.type), copyText(b.category), copyText(b.source), copyInt(b.amount, 'amount'), copyInt(b.fee, 'fee'), copyInt(b.net, 'net'), copyText(b.currency), copyInt(b.created, 'created')].join('\t')}\n`;
+  `${copyText(b.id)}\t${copyText(b.type)}\t${copyText(b.category)}\t${copyText(b.source)}\t${copyInt(b.amount, 'balance transaction amount')}\t${copyInt(b.fee, 'balance transaction fee')}\t${copyInt(b.net, 'balance transaction net')}\t${copyText(b.currency)}\t${copyInt(b.created, 'balance transaction created')}\n`;
 
 /**
  * Fees, in one pass over the payout's matched charges whose fee was not booked when they were
@@ -98,7 +96,9 @@ const FEES = `
     UPDATE donations d SET fee_minor = c.reported, updated_at = now()
       FROM c WHERE d.id = c.donation_id AND c.booked IS NULL AND d.fee_minor IS NULL RETURNING c.reported)
   SELECT (SELECT coalesce(sum(reported), 0) FROM charged)::bigint
-       + (SELECT coalesce(sum(fee_minor), 0) FROM payout_items WHERE payout_id = :payout AND status = 'matched' AND category IN ('refund', 'dispute'))::bigint AS fees,
+       -- A refund or dispute item never carries a booked fee; saying so lets the partial index serve.
+       + (SELECT coalesce(sum(fee_minor), 0) FROM payout_items
+           WHERE payout_id = :payout AND status = 'matched' AND category IN ('refund', 'dispute') AND booked_fee_minor IS NULL)::bigint AS fees,
          (SELECT count(*) FROM late)::int AS late`;
 
 /** One exception per mismatched item, with what the ledger has and what the processor reported. */
@@ -120,16 +120,9 @@ const EXCEPTIONS = `
    WHERE i.payout_id = :payout AND i.status = 'exception'
   ON CONFLICT DO NOTHING`;
 
-const TOTALS = `
-  SELECT count(*) FILTER (WHERE status <> 'skipped')::int AS items, count(*) FILTER (WHERE status = 'matched')::int AS matched,
-         coalesce(sum(amount_minor) FILTER (WHERE status <> 'skipped'), 0)::bigint AS gross,
-         coalesce(sum(fee_minor) FILTER (WHERE status <> 'skipped'), 0)::bigint AS fee,
-         coalesce(sum(net_minor) FILTER (WHERE status <> 'skipped'), 0)::bigint AS net
-    FROM payout_items WHERE payout_id = :payout`;
-
 /**
  * Reconciles one payout against the ledger. The balance transactions are copied in and matched
- * (one transaction that locks no shared row, so the processor's pages can be slow), then one transaction,
+ * (one transaction that takes no shared row until it ends, so the processor's pages can be slow), then one transaction,
  * holding the payout row, records every difference as an exception, books the real fees the
  * payout reports, checks that the nets add up to the payout, and posts the payout journal
  * (clearing → bank). A second run of a reconciled payout changes nothing.
@@ -140,24 +133,23 @@ export function createPayoutReconciler(deps: { db: Knex; ledger: LedgerService; 
   /**
    * Streams the processor's pages into a temporary stage with COPY on one connection, then copies
    * them into `payout_items` and matches them in one statement; all in one transaction, so a
-   * payout's items are there in full or not at all. No shared row is locked meanwhile.
+   * payout's items are there in full or not at all. The only shared row it takes is the payout's,
+   * for its totals, in the last statement.
    */
   async function copyItems(payoutId: string): Promise<void> {
     const conn = (await db.client.acquireConnection()) as pg.PoolClient;
     try {
       await conn.query('BEGIN');
       await conn.query(STAGE);
-      let lines: string[] = [];
-      const flush = async () => {
-        if (!lines.length) return;
-        await pipeline(Readable.from([lines.join('')]), conn.query(copyFrom('COPY payout_stage FROM STDIN')));
-        lines = [];
+      // One COPY for the whole payout, fed page by page: the next page is read while this one goes in.
+      const pages = async function* () {
+        for await (const page of provider.listBalanceTransactions(payoutId)) {
+          let lines = '';
+          for (const bt of page) lines += copyLine(bt);
+          yield lines;
+        }
       };
-      for await (const bt of provider.listBalanceTransactions(payoutId)) {
-        lines.push(copyLine(bt));
-        if (lines.length === PAGE) await flush();
-      }
-      await flush();
+      await pipeline(Readable.from(pages()), conn.query(copyFrom('COPY payout_stage FROM STDIN')));
       // The payout's items go in once: if they are already there, this run adds nothing.
       const copied = await conn.query('SELECT 1 FROM payout_items WHERE payout_id = $1 LIMIT 1', [payoutId]);
       if (!copied.rowCount) await conn.query(MATCH_STAGE, [payoutId]);
@@ -174,12 +166,13 @@ export function createPayoutReconciler(deps: { db: Knex; ledger: LedgerService; 
 
   async function settle(trx: Knex.Transaction, p: PayoutRow): Promise<PayoutOutcome> {
     const run = (sql: string) => trx.raw(sql, { payout: p.id });
-    const fees = Number((await run(FEES)).rows[0].fees);
+    const feeRun = (await run(FEES)).rows[0];
+    const fees = Number(feeRun.fees);
     await run(EXCEPTIONS);
-    const t = (await run(TOTALS)).rows[0];
-    if (Number(t.net) !== p.amount_minor) {
+    const net = Number(p.net_minor);
+    if (net !== p.amount_minor) {
       await trx('reconciliation_exceptions').insert({
-        kind: 'payout_sum_mismatch', payout_id: p.id, expected: { amount: p.amount_minor }, actual: { net: Number(t.net), items: t.items }, difference_minor: Number(t.net) - p.amount_minor,
+        kind: 'payout_sum_mismatch', payout_id: p.id, expected: { amount: p.amount_minor }, actual: { net, items: p.items }, difference_minor: net - p.amount_minor,
       }).onConflict().ignore();
     }
 
@@ -204,11 +197,11 @@ export function createPayoutReconciler(deps: { db: Knex; ledger: LedgerService; 
     // The usual other side of a resolution's adjusting journal.
     if (Number(exceptions) > 0) await ledger.ensureAccount(trx, chart.reconciliationSuspense('CNY'));
     const outcome = Number(exceptions) > 0 ? 'exceptions' : 'reconciled';
+    const matched = p.matched - feeRun.late;
     await trx('payouts').where({ id: p.id }).update({
-      reconciliation: outcome, items: t.items, matched: t.matched, exceptions: Number(exceptions),
-      gross_minor: t.gross, fee_minor: t.fee, net_minor: t.net, journal_id: journalId, reconciled_at: trx.fn.now(),
+      reconciliation: outcome, matched, exceptions: Number(exceptions), journal_id: journalId, reconciled_at: trx.fn.now(),
     });
-    return { payout: p.id, outcome, items: t.items, matched: t.matched, exceptions: Number(exceptions), fees_booked: fees };
+    return { payout: p.id, outcome, items: p.items, matched, exceptions: Number(exceptions), fees_booked: fees };
   }
 
   return {

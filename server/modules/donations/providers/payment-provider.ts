@@ -72,6 +72,6 @@ export interface PaymentProvider {
   retrievePayout(payoutId: string): Promise<ProviderPayout>;
   /** Payouts that arrived since then (unix seconds), newest first. */
   listPayouts(sinceUnix: number): AsyncIterable<ProviderPayout>;
-  /** Every balance transaction a payout carried, the payout's own included, page by page. */
-  listBalanceTransactions(payoutId: string): AsyncIterable<ProviderBalanceTransaction>;
+  /** Every balance transaction a payout carried, the payout's own included, a page at a time. */
+  listBalanceTransactions(payoutId: string): AsyncIterable<ProviderBalanceTransaction[]>;
 }

@@ -1,5 +1,5 @@
 import Stripe from 'stripe';
-import type { CreatePaymentInput, PaymentProvider, ProviderPayout, ProviderRefund } from './payment-provider.js';
+import type { CreatePaymentInput, PaymentProvider, ProviderBalanceTransaction, ProviderPayout, ProviderRefund } from './payment-provider.js';
 
 export interface StripeSettings {
   secretKey: string;
@@ -19,6 +19,9 @@ export function createStripeClient(s: StripeSettings): Stripe {
     appInfo: { name: 'shanhui' },
   });
 }
+
+/** Stripe's largest page of a list. */
+const STRIPE_PAGE = 100;
 
 const payoutShape = (p: Stripe.Payout): ProviderPayout => ({ id: p.id, amount: p.amount, currency: p.currency, status: p.status, created: p.created, arrival_date: p.arrival_date ?? null });
 
@@ -81,14 +84,17 @@ export function createStripeProvider(s: StripeSettings): PaymentProvider {
       for await (const p of stripe.payouts.list({ arrival_date: { gte: sinceUnix }, limit: 100 })) yield payoutShape(p);
     },
 
-    /** Auto-paginated: the SDK follows `has_more` with `starting_after`, 100 a page. */
+    /** Auto-paginated: the SDK follows `has_more` with `starting_after`, 100 a page; handed on a page at a time. */
     async *listBalanceTransactions(payoutId: string) {
-      for await (const bt of stripe.balanceTransactions.list({ payout: payoutId, limit: 100 })) {
-        yield {
+      let page: ProviderBalanceTransaction[] = [];
+      for await (const bt of stripe.balanceTransactions.list({ payout: payoutId, limit: STRIPE_PAGE })) {
+        page.push({
           id: bt.id, type: bt.type, category: bt.reporting_category, source: typeof bt.source === 'string' ? bt.source : (bt.source?.id ?? null),
           amount: bt.amount, fee: bt.fee, net: bt.net, currency: bt.currency, created: bt.created,
-        };
+        });
+        if (page.length === STRIPE_PAGE) { yield page; page = []; }
       }
+      if (page.length) yield page;
     },
   };
 }
