@@ -169,7 +169,7 @@ export function createPayoutReconciler(deps: { db: Knex; ledger: LedgerService; 
     const feeRun = (await run(FEES)).rows[0];
     const fees = Number(feeRun.fees);
     await run(EXCEPTIONS);
-    const net = Number(p.net_minor);
+    const net = p.net_minor;
     if (net !== p.amount_minor) {
       await trx('reconciliation_exceptions').insert({
         kind: 'payout_sum_mismatch', payout_id: p.id, expected: { amount: p.amount_minor }, actual: { net, items: p.items }, difference_minor: net - p.amount_minor,

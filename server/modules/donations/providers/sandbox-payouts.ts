@@ -1,7 +1,4 @@
 import type { Knex } from 'knex';
-import type pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
-import { readCopyRows } from '../../../lib/copy-text.js';
 import { ConflictError, NotFoundError } from '../../../lib/errors.js';
 import type { ProviderBalanceTransaction, ProviderPayout } from './payment-provider.js';
 import { stripeId } from './stripe-events.js';
@@ -25,23 +22,6 @@ const payoutShape = (p: PayoutRow): ProviderPayout => ({ id: p.id, amount: Numbe
  */
 export function createSandboxPayouts(deps: { db: Knex; feeBasisPoints: number; send: (type: string, object: Record<string, unknown>) => Promise<void> }) {
   const { db } = deps;
-
-  /** One page of a payout's transactions after the given id, read with COPY (its text rows are cheaper to take in than a query's). */
-  async function readPage(payoutId: string, after: string): Promise<(string | null)[][]> {
-    const conn = (await db.client.acquireConnection()) as pg.PoolClient;
-    try {
-      const chunks: Buffer[] = [];
-      const stream = conn.query(copyTo(
-        `COPY (SELECT id, type, category, source, amount_minor, fee_minor, net_minor, lower(currency), extract(epoch FROM created_at)::bigint
-                 FROM sandbox_balance_transactions WHERE payout_id = ${conn.escapeLiteral(payoutId)} AND id > ${conn.escapeLiteral(after)}
-                ORDER BY id LIMIT ${PAGE}) TO STDOUT`,
-      ));
-      for await (const chunk of stream) chunks.push(chunk as Buffer);
-      return readCopyRows(Buffer.concat(chunks).toString('utf8'));
-    } finally {
-      await db.client.releaseConnection(conn);
-    }
-  }
 
   /** Writes the payout's balance transactions in one statement per kind of movement. */
   async function collect(trx: Knex.Transaction, payoutId: string): Promise<void> {
@@ -136,12 +116,15 @@ export function createSandboxPayouts(deps: { db: Knex; feeBasisPoints: number; s
     async *transactions(payoutId: string): AsyncIterable<ProviderBalanceTransaction[]> {
       let after = '';
       for (;;) {
-        const page = (await readPage(payoutId, after)).map(([id, type, category, source, amount, fee, net, currency, created]) => ({
-          id: id!, type: type!, category: category!, source, amount: Number(amount), fee: Number(fee), net: Number(net), currency: currency!, created: Number(created),
-        }));
-        if (page.length) yield page;
-        if (page.length < PAGE) return;
-        after = page[page.length - 1].id;
+        const { rows } = await db.raw(
+          `SELECT id, type, category, source, amount_minor::int AS amount, fee_minor::int AS fee, net_minor::int AS net, lower(currency) AS currency,
+                  extract(epoch FROM created_at)::int AS created
+             FROM sandbox_balance_transactions WHERE payout_id = ? AND id > ? ORDER BY id LIMIT ?`,
+          [payoutId, after, PAGE],
+        );
+        if (rows.length) yield rows as ProviderBalanceTransaction[];
+        if (rows.length < PAGE) return;
+        after = rows[rows.length - 1].id;
       }
     },
   };
