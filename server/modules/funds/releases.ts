@@ -8,8 +8,8 @@ import { chart, credit, debit, JournalKind, matchSource, type LedgerService, typ
  */
 const CLEARED_BY_PAYOUT = `
   SELECT d.id, d.campaign_id, c.fund_id, a.management_fee_bp AS fee_bp, (d.amount_minor - d.refunded_minor - d.disputed_minor)::bigint AS net
-    FROM payout_items i
-    JOIN donations d ON d.id = i.donation_id
+    FROM payout_item_states i
+    JOIN donations d ON d.charge_ref = i.source
     JOIN campaigns c ON c.id = d.campaign_id
     JOIN fund_agreements a ON a.fund_id = c.fund_id AND a.superseded_at IS NULL
    WHERE i.payout_id = ? AND i.category = 'charge'

@@ -48,7 +48,7 @@ export const reconciliationRepo = {
     return { rows, total: Number(n) };
   },
   async items(db: Db, payoutId: string, f: { status?: string }, page: number, perPage: number) {
-    const base = () => db('payout_items').where({ payout_id: payoutId }).modify((q) => (f.status ? q.where('status', f.status) : q));
+    const base = () => db('payout_item_states').where({ payout_id: payoutId }).modify((q) => (f.status ? q.where('status', f.status) : q));
     const [{ n }] = await base().count({ n: '*' });
     return { rows: await base().orderBy('id').limit(perPage).offset((page - 1) * perPage), total: Number(n) };
   },

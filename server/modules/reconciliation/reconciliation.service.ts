@@ -18,9 +18,15 @@ const DAY_MS = 86_400_000;
  * days before the cutoff are looked at; older ones were checked on earlier days.
  */
 const MISSING_AT_PROCESSOR = `
-  WITH covered AS (
-    SELECT DISTINCT i.donation_id, i.journal_id FROM payouts p JOIN payout_items i ON i.payout_id = p.id
-     WHERE p.provider = :provider AND p.created_at >= :cutoff::timestamptz - interval '90 days' AND i.donation_id IS NOT NULL)
+  WITH carried AS (
+    SELECT i.category, i.source FROM payouts p JOIN payout_items i ON i.payout_id = p.id
+     WHERE p.provider = :provider AND p.created_at >= :cutoff::timestamptz - interval '90 days' AND i.category IN ('charge', 'refund', 'dispute')),
+  covered AS (
+    SELECT d.id AS donation_id, NULL::bigint AS journal_id FROM carried i JOIN donations d ON d.charge_ref = i.source WHERE i.category = 'charge'
+    UNION
+    SELECT j.donation_id, j.id FROM carried i
+      JOIN ledger_journals j ON j.idempotency_key = (CASE i.category WHEN 'refund' THEN 'refund:' ELSE 'dispute:' END) || i.source
+     WHERE i.category IN ('refund', 'dispute'))
   INSERT INTO reconciliation_exceptions (kind, journal_id, donation_id, expected, difference_minor)
   SELECT 'missing_at_processor', j.id, j.donation_id,
          jsonb_build_object('journal', j.idempotency_key, 'kind', j.kind, 'amount', x.amount, 'effective_at', j.effective_at), -x.amount
@@ -28,7 +34,7 @@ const MISSING_AT_PROCESSOR = `
     JOIN donations d ON d.id = j.donation_id AND d.provider = :provider
     CROSS JOIN LATERAL (SELECT sum(e.amount) FILTER (WHERE e.amount > 0) AS amount FROM ledger_entries e WHERE e.journal_id = j.id) x
    WHERE j.kind IN ('donation', 'refund', 'dispute') AND j.effective_at < :cutoff AND j.effective_at >= :cutoff::timestamptz - interval '90 days'
-     AND NOT (j.kind = 'donation' AND j.donation_id IN (SELECT donation_id FROM covered))
+     AND NOT (j.kind = 'donation' AND j.donation_id IN (SELECT donation_id FROM covered WHERE donation_id IS NOT NULL))
      AND NOT (j.kind <> 'donation' AND j.id IN (SELECT journal_id FROM covered WHERE journal_id IS NOT NULL))
   ON CONFLICT DO NOTHING
   RETURNING id`;

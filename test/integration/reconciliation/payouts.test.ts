@@ -58,7 +58,7 @@ describe('reconciliation: sandbox payouts against the ledger', () => {
     await waitForIdleQueues();
     const p = await sandboxPayout();
     expect(p).to.include({ reconciliation: 'reconciled', items: 2, matched: 2, amount_minor: 10_000 - fee(10_000) - 3_000 });
-    const items = await h().db('payout_items').where({ payout_id: p.id }).whereNot('type', 'payout').orderBy('category').select('category', 'status', 'amount_minor');
+    const items = await h().db('payout_item_states').where({ payout_id: p.id }).whereNot('type', 'payout').orderBy('category').select('category', 'status', 'amount_minor');
     expect(items).to.deep.equal([{ category: 'charge', status: 'matched', amount_minor: 10_000 }, { category: 'refund', status: 'matched', amount_minor: -3_000 }]);
   });
 
