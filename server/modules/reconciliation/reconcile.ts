@@ -137,9 +137,12 @@ export function createPayoutReconciler(deps: { db: Knex; ledger: LedgerService; 
       };
       await pipeline(Readable.from(pages()), conn.query(copyFrom(`COPY payout_items (${ITEM_COLUMNS}) FROM STDIN`)));
     } catch (err) {
+      if ((err as { code?: string }).code !== '23505') throw err;
       // Another run copied the same payout in meanwhile: its items stand, and settling goes on.
-      if ((err as { code?: string }).code === '23505') return;
-      throw err;
+      // With none there, the processor listed one transaction twice: nothing is copied, and the
+      // payout stays pending for a later run rather than settle without its items.
+      const other = await conn.query('SELECT 1 FROM payout_items WHERE payout_id = $1 LIMIT 1', [payoutId]);
+      if (!other.rowCount) throw new Error(`payout ${payoutId}: the processor listed a balance transaction twice`, { cause: err });
     } finally {
       await db.client.releaseConnection(conn);
     }

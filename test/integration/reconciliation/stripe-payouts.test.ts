@@ -70,6 +70,29 @@ describe('reconciliation through the Stripe SDK (a local server answers the payo
     }
   });
 
+  it('when Stripe lists one balance transaction twice, then the run fails, nothing is copied or posted, and the payout stays pending', async () => {
+    const c = await fakeCampaign();
+    const gift = await paidGift(c.slug, 10_000);
+    const d = await h().db('donations').where({ id: gift.id }).first('charge_ref', 'amount_minor', 'fee_minor');
+    const charge = bt('txn_stripe_twice', 'charge', 'charge', d.charge_ref, d.amount_minor, d.fee_minor);
+    const other = bt('txn_stripe_other', 'adjustment', 'other', 'adj_1', 0, 0);
+    const net = charge.net * 2;
+    const payout = { id: 'po_stripe_3', object: 'payout', amount: net, currency: 'cny', status: 'paid', created: 1_795_990_000, arrival_date: 1_796_000_000 };
+    const fake = fakeStripe(payout, [charge, other, charge, bt('txn_stripe_po', 'payout', 'payout', 'po_stripe_3', -net, 0)]);
+    const port = await fake.listen();
+    try {
+      const provider = createStripeProvider({ secretKey: 'sk_test_reconcile', host: '127.0.0.1', port, protocol: 'http' });
+      const reconciler = createPayoutReconciler({ db: h().db, ledger: h().c.ledger, provider, log: h().c.log });
+      const err = await reconciler.reconcile('po_stripe_3').then(() => null, (e: Error) => e);
+      expect(err?.message).to.match(/listed a balance transaction twice/);
+      expect(await h().db('payout_items').where({ payout_id: 'po_stripe_3' }).count({ n: '*' }).first()).to.deep.equal({ n: 0 });
+      expect(await h().db('payouts').where({ id: 'po_stripe_3' }).first('reconciliation')).to.deep.equal({ reconciliation: 'pending' });
+      expect(await h().db('ledger_journals').where({ kind: 'payout' }).count({ n: '*' }).first()).to.deep.equal({ n: 0 });
+    } finally {
+      await new Promise((r) => fake.server.close(r));
+    }
+  });
+
   it('when Stripe reports a payout that is still in transit, then nothing is matched or posted yet', async () => {
     const payout = { id: 'po_stripe_2', object: 'payout', amount: 100, currency: 'cny', status: 'in_transit', created: 1_795_990_000, arrival_date: 1_796_000_000 };
     const fake = fakeStripe(payout, []);
