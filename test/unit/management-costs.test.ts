@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { assessManagementCosts } from '../../server/modules/funds/index.js';
+import { assessManagementCosts, yearInCst } from '../../server/modules/funds/index.js';
 
 /** C-7: the management-cost ratio against the kind's limit, the ¥200,000 exemption, and 70 % charitable spending. */
 describe('management costs (C-7)', () => {
@@ -25,5 +25,11 @@ describe('management costs (C-7)', () => {
     expect(assess(0, 6_999, 'social_group', 10_000).warnings).to.deep.equal(['charitable_spending_below_70']);
     expect(assess(0, 7_000, 'social_group', 10_000).warnings).to.deep.equal([]);
     expect(assess(0, 0, 'social_group', 0)).to.deep.equal({ ratioBp: 0, exempt: true, warnings: [] });
+  });
+
+  it('when it is past 16:00 UTC on 31 December, then it is already next year in China Standard Time, and C-7 reads that year', () => {
+    expect(yearInCst(new Date('2026-12-31T15:59:59Z'))).to.equal(2026);
+    expect(yearInCst(new Date('2026-12-31T16:00:00Z'))).to.equal(2027);
+    expect(yearInCst(new Date('2027-01-01T00:00:00+08:00'))).to.equal(2027);
   });
 });

@@ -6,7 +6,7 @@ import { issuesToFields } from '../../http/validation.js';
 import { AppError } from '../../lib/errors.js';
 import type { Container } from '../../container.js';
 import { INJECTABLE, type Injection } from '../donations/index.js';
-import { managementCosts } from '../funds/index.js';
+import { managementCosts, yearInCst } from '../funds/index.js';
 import { ExceptionResolve } from '../reconciliation/index.js';
 import { allow, audited, csvHref, flashTo, pagerLinks } from './console-helpers.js';
 import { one, yuan } from './form-values.js';
@@ -42,7 +42,7 @@ export function financeConsole(c: Container): Router {
     const [{ n: open }] = await c.db('reconciliation_exceptions').where({ status: 'open' }).count({ n: '*' });
     res.render('console/finance', {
       title: req.t('finance.title'), payouts: rows, openExceptions: Number(open), filters: { reconciliation: f.reconciliation ?? '' }, pager: pagerLinks(req, f.page, f.per_page, total), csv: csvHref(req),
-      costs: await managementCosts(c.db, new Date().getFullYear(), c.config.ASSOCIATION_KIND), sandbox: Boolean(c.sandbox), injectable: INJECTABLE,
+      costs: await managementCosts(c.db, yearInCst(new Date()), c.config.ASSOCIATION_KIND), sandbox: Boolean(c.sandbox), injectable: INJECTABLE,
     });
   });
 

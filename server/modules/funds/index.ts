@@ -6,7 +6,7 @@ export { createPools, type Pools, type PoolSummary } from './pools.js';
 export { createReleases, type Releases, type ReleaseOutcome } from './releases.js';
 export { createPledges, type Pledges } from './pledges.js';
 export { createStatements, type Statements, type FundStatement } from './statements.js';
-export { assessManagementCosts, managementCosts, MANAGEMENT_LIMIT_BP, type AssociationKind } from './management-costs.js';
+export { assessManagementCosts, managementCosts, MANAGEMENT_LIMIT_BP, yearInCst, type AssociationKind } from './management-costs.js';
 export { poolsApi, GovernmentAllocation } from './pools.routes.js';
 export { pledgesApi, parseStatement, Invoice, Receipt } from './pledges.routes.js';
 export { poolsPages } from './pools.pages.js';

@@ -35,6 +35,9 @@ export function assessManagementCosts(f: { management: number; charitable: numbe
 
 const cstYear = (y: number) => new Date(Date.parse(`${y}-01-01T00:00:00+08:00`));
 
+/** The calendar year, in China Standard Time (UTC+8), that an instant falls in: C-7's year. */
+export const yearInCst = (at: Date): number => new Date(at.getTime() + 8 * 3_600_000).getUTCFullYear();
+
 /**
  * The organisation-level checks of C-7, for one calendar year (China Standard Time): management
  * expenses (the processor fees the association bears) against total expenditure (those plus

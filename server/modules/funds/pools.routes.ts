@@ -8,7 +8,7 @@ import { parseOrThrow } from '../../http/validation.js';
 import { ForbiddenError } from '../../lib/errors.js';
 import { auditContext, type Audit } from '../audit/index.js';
 import { can, type AuthService } from '../auth/index.js';
-import { managementCosts, type AssociationKind } from './management-costs.js';
+import { managementCosts, yearInCst, type AssociationKind } from './management-costs.js';
 import type { Pools } from './pools.js';
 import type { Releases } from './releases.js';
 import type { Statements } from './statements.js';
@@ -20,7 +20,8 @@ export const GovernmentAllocation = z.object({
 }).strict();
 const StatementQuery = z.object({ from: isoDate, to: isoDate, format: z.enum(['json', 'csv']).default('json') }).refine((q) => q.to > q.from, { path: ['to'], error: 'validation.period_order' });
 const InflowQuery = z.object({ days: z.coerce.number().int().min(1).max(730).default(90) });
-const YearQuery = z.object({ year: z.coerce.number().int().min(2000).max(2100).default(new Date().getFullYear()) });
+/** The year asked for; this year in China Standard Time when none is. */
+const YearQuery = z.object({ year: z.coerce.number().int().min(2000).max(2100).default(() => yearInCst(new Date())) });
 
 /** Pools (public figures), government allocations and releases (finance), fund statements and C-7 figures (readers). */
 export function poolsApi(deps: { db: Knex; pools: Pools; releases: Releases; statements: Statements; auth: AuthService; audit: Audit; associationKind: AssociationKind }): Router {
