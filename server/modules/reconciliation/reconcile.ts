@@ -22,6 +22,9 @@ export interface PayoutOutcome {
   ms?: { copy: number; settle: number };
 }
 
+/** The idempotency key of the journal a refund or dispute item `i` names: `refund:<re_…>`, `dispute:<dp_…>`. */
+export const ITEM_JOURNAL_KEY = `(CASE i.category WHEN 'refund' THEN 'refund:' ELSE 'dispute:' END) || i.source`;
+
 /**
  * Matches a payout's items against the ledger in one statement, with the payout row held:
  * a charge against the paid donation with that charge (amount, currency, net, and the fee if one
@@ -37,7 +40,7 @@ const MATCH = `
   WITH x AS (
     SELECT i.id, sum(e.amount) FILTER (WHERE e.amount > 0) AS amount, min(e.currency) AS currency
       FROM payout_items i
-      JOIN ledger_journals j ON j.idempotency_key = (CASE i.category WHEN 'refund' THEN 'refund:' ELSE 'dispute:' END) || i.source
+      JOIN ledger_journals j ON j.idempotency_key = ${ITEM_JOURNAL_KEY}
       JOIN ledger_entries e ON e.journal_id = j.id
      WHERE i.payout_id = :payout AND i.category IN ('refund', 'dispute')
      GROUP BY i.id, j.id),
@@ -78,7 +81,7 @@ const MATCH = `
 const RACED = `
   UPDATE payout_items i SET problem = 'fee_mismatch'
     FROM donations d
-   WHERE i.payout_id = :payout AND i.category = 'charge' AND i.problem IS NULL AND i.type <> 'payout'
+   WHERE i.payout_id = :payout AND i.category = 'charge' AND i.problem IS NULL
      AND d.charge_ref = i.source AND d.fee_minor IS NOT NULL AND d.fee_minor <> i.fee_minor
   RETURNING i.id`;
 
@@ -102,7 +105,7 @@ const EXCEPTIONS = `
               ELSE -i.amount_minor - coalesce(x.amount, 0) END
     FROM payout_items i
     LEFT JOIN donations d ON i.category = 'charge' AND d.charge_ref = i.source AND d.succeeded_at IS NOT NULL
-    LEFT JOIN ledger_journals j ON i.category IN ('refund', 'dispute') AND j.idempotency_key = (CASE i.category WHEN 'refund' THEN 'refund:' ELSE 'dispute:' END) || i.source
+    LEFT JOIN ledger_journals j ON i.category IN ('refund', 'dispute') AND j.idempotency_key = ${ITEM_JOURNAL_KEY}
     LEFT JOIN LATERAL (SELECT sum(e.amount) FILTER (WHERE e.amount > 0) AS amount, min(e.currency) AS currency FROM ledger_entries e WHERE e.journal_id = j.id) x ON true
    WHERE i.payout_id = :payout AND i.problem IS NOT NULL
   ON CONFLICT DO NOTHING`;

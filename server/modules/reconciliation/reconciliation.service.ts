@@ -6,7 +6,7 @@ import type { ApprovalRow, Approvals } from '../approvals/index.js';
 import { can, type Principal } from '../auth/index.js';
 import type { PaymentProvider } from '../donations/index.js';
 import { chart, credit, debit, JournalKind, type LedgerService } from '../ledger/index.js';
-import { createPayoutReconciler, type PayoutOutcome } from './reconcile.js';
+import { createPayoutReconciler, ITEM_JOURNAL_KEY, type PayoutOutcome } from './reconcile.js';
 import { reconciliationRepo } from './reconciliation.repo.js';
 import type { ExceptionResolve } from './reconciliation.schemas.js';
 
@@ -25,7 +25,7 @@ const MISSING_AT_PROCESSOR = `
     SELECT d.id AS donation_id, NULL::bigint AS journal_id FROM carried i JOIN donations d ON d.charge_ref = i.source WHERE i.category = 'charge'
     UNION
     SELECT j.donation_id, j.id FROM carried i
-      JOIN ledger_journals j ON j.idempotency_key = (CASE i.category WHEN 'refund' THEN 'refund:' ELSE 'dispute:' END) || i.source
+      JOIN ledger_journals j ON j.idempotency_key = ${ITEM_JOURNAL_KEY}
      WHERE i.category IN ('refund', 'dispute'))
   INSERT INTO reconciliation_exceptions (kind, journal_id, donation_id, expected, difference_minor)
   SELECT 'missing_at_processor', j.id, j.donation_id,
