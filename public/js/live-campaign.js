@@ -5,6 +5,9 @@
   var slug = root.getAttribute('data-slug');
   var anonymous = root.getAttribute('data-anonymous-label');
   var fmt = window.shanhuiMoney.formatFen;
+  // The reading the page shows; an older one arriving later (a first state sent after a newer
+  // broadcast, or one delayed in transit) is dropped.
+  var asOf = Number(root.getAttribute('data-totals-as-of')) || 0;
   var socket = io({ transports: ['websocket', 'polling'] });
 
   function subscribe() { socket.emit('subscribe', { campaign: slug }); }
@@ -12,6 +15,10 @@
 
   socket.on('campaign:totals', function (t) {
     if (!t || t.slug !== slug) return;
+    if (typeof t.as_of === 'number') {
+      if (t.as_of < asOf) return;
+      asOf = t.as_of;
+    }
     root.querySelectorAll('[data-role="raised"]').forEach(function (el) { el.textContent = fmt(t.raised); });
     root.querySelectorAll('[data-role="donors"]').forEach(function (el) { el.textContent = String(t.donors); });
     root.querySelectorAll('[data-role="matched"]').forEach(function (el) { el.textContent = fmt(t.matched); });

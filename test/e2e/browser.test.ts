@@ -233,6 +233,31 @@ describe('browser end-to-end (Chromium)', function () {
     expectNoProblems();
   });
 
+  it('an open campaign page keeps the latest totals when an older reading reaches it after a newer one', async () => {
+    const campaign = await fakeCampaign({ title: '社区图书角' });
+    const page = await newPage(await newContext(MOBILE), 'late-reading');
+    const watching = subscribed(page, campaign.slug);
+    await page.goto(`/campaigns/${campaign.slug}`);
+    await watching;
+    const renderedAsOf = Number(await page.locator('#campaign').getAttribute('data-totals-as-of'));
+    expect(renderedAsOf, 'the page carries the stamp of the reading it shows').to.be.above(0);
+    const room = h().c.publisher.emitter.to(`campaign:${campaign.slug}`);
+    const totals = (raised: number, asOf: number) => ({ slug: campaign.slug, raised, matched: 0, donors: 1, match_remaining: 0, as_of: asOf });
+    const raised = () => page.locator('[data-role="raised"]').first().innerText();
+
+    room.emit('campaign:totals', totals(7777, renderedAsOf + 60_000_000));
+    await page.waitForFunction((text) => (globalThis as unknown as InPage).document.querySelector('[data-role="raised"]')?.textContent === text, format(7777), { timeout: 10_000 });
+    // An older reading, then a marker on the same connection: once the marker shows, the older reading has arrived too.
+    room.emit('campaign:totals', totals(1, renderedAsOf + 1));
+    room.emit('campaign:donations', { slug: campaign.slug, donations: [{ display_name: '顺序标记', anonymous: false, amount: 100, message: null, at: new Date().toISOString() }] });
+    await page.waitForFunction(() => /顺序标记/.test((globalThis as unknown as InPage).document.querySelector('[data-role="recent"]')?.textContent ?? ''), undefined, { timeout: 10_000 });
+    expect(await raised()).to.equal(format(7777));
+
+    room.emit('campaign:totals', totals(8888, renderedAsOf + 120_000_000));
+    await page.waitForFunction((text) => (globalThis as unknown as InPage).document.querySelector('[data-role="raised"]')?.textContent === text, format(8888), { timeout: 10_000 });
+    expectNoProblems();
+  });
+
   it('the icon every page makes the browser fetch exists (else each browser logs a 404 console error)', async () => {
     const context = await newContext();
     const page = await newPage(context, 'visitor');

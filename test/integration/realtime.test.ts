@@ -8,7 +8,7 @@ import { h } from '../helpers/harness.js';
 
 /** socket.io against the running service: rooms, first state, live updates and coalescing. */
 
-interface Totals { slug: string; raised: number; matched: number; donors: number; match_remaining: number }
+interface Totals { slug: string; raised: number; matched: number; donors: number; match_remaining: number; as_of: number }
 interface DonationsMsg { slug: string; donations: { display_name: string; anonymous: boolean; amount: number; message: string | null; at: string }[] }
 interface DonationStatus { id: string; status: string; amount: number; matched: number; refunded: number }
 interface Received<T> { at: number; data: T }
@@ -61,7 +61,9 @@ describe('realtime (socket.io)', () => {
     const client = await connect();
     expect(await client.subscribe({ campaign: c.slug })).to.deep.equal({ ok: true });
     await waitFor(async () => client.log.totals.length > 0, 'initial campaign:totals', 3000);
-    expect(client.log.totals[0].data).to.deep.equal({ slug: c.slug, raised: 3000, matched: 0, donors: 1, match_remaining: 0 });
+    const first = client.log.totals[0].data;
+    expect(first).to.deep.equal({ slug: c.slug, raised: 3000, matched: 0, donors: 1, match_remaining: 0, as_of: first.as_of });
+    expect(Number.isSafeInteger(first.as_of) && first.as_of > 0, String(first.as_of)).to.equal(true);
   });
 
   it('when a donation to a subscribed campaign is paid, then the client receives the new totals and the recent donations list', async () => {
@@ -75,7 +77,8 @@ describe('realtime (socket.io)', () => {
     await pay(id);
 
     const update = await waitFor(async () => client.log.totals.find((t) => t.data.raised === 5000), 'campaign:totals with raised 5000', 5000);
-    expect(update.data).to.deep.equal({ slug: c.slug, raised: 5000, matched: 0, donors: 1, match_remaining: 0 });
+    expect(update.data).to.deep.equal({ slug: c.slug, raised: 5000, matched: 0, donors: 1, match_remaining: 0, as_of: update.data.as_of });
+    expect(update.data.as_of).to.be.above(client.log.totals[0].data.as_of);
     const list = await waitFor(async () => client.log.donations.at(-1), 'campaign:donations', 3000);
     expect(list.data.slug).to.equal(c.slug);
     expect(list.data.donations).to.have.length(1);
@@ -144,7 +147,9 @@ describe('realtime (socket.io)', () => {
     const bound = Math.floor(elapsed / COALESCE_MS) + 2;
     expect(updates.length, `${updates.length} updates in ${elapsed} ms`).to.be.at.most(bound);
     expect(updates.length).to.be.below(20);
-    expect(updates.at(-1)!.data).to.deep.equal({ slug: c.slug, raised: expected.raised, matched: 0, donors: 20, match_remaining: 0 });
+    expect(updates.at(-1)!.data).to.deep.equal({ slug: c.slug, raised: expected.raised, matched: 0, donors: 20, match_remaining: 0, as_of: updates.at(-1)!.data.as_of });
+    const stamps = client.log.totals.map((t) => t.data.as_of);
+    expect(stamps, 'each update is a later reading').to.deep.equal([...stamps].sort((x, y) => x - y));
     const lastList = client.log.donations.at(-1)!.data;
     expect(lastList.donations).to.have.length(10);
   });

@@ -33,7 +33,7 @@ export function presentCampaign(c: CampaignRow, t: Totals, lang: Lang) {
 
 export type CampaignJson = ReturnType<typeof presentCampaign>;
 
-/** The `campaign:totals` socket payload. */
+/** The `campaign:totals` socket payload; a client keeps the one with the latest `as_of`. */
 export function presentTotals(slug: string, t: Totals) {
-  return { slug, raised: t.raised, matched: t.matched, donors: t.donors, match_remaining: t.match_remaining };
+  return { slug, raised: t.raised, matched: t.matched, donors: t.donors, match_remaining: t.match_remaining, as_of: t.as_of };
 }

@@ -89,10 +89,11 @@ export function campaignsPages(deps: { campaigns: CampaignsService; recentDonati
     const slug = String(req.params.slug);
     if (!SLUG.test(slug)) throw new NotFoundError('campaign');
     const c = await campaigns.getBySlug(slug);
-    const totals = await campaigns.totals.get([c.id]);
+    const totals = (await campaigns.totals.get([c.id])).get(c.id)!;
     res.render('campaigns/show', {
       title: c.title,
-      campaign: presentCampaign(c, totals.get(c.id)!, req.lang),
+      campaign: presentCampaign(c, totals, req.lang),
+      totalsAsOf: totals.as_of,
       accepting: isAccepting(c),
       recent: await deps.recentDonations(c.id, req.t),
       match: deps.matchState ? await deps.matchState(c) : null,

@@ -81,7 +81,7 @@ export function campaignsConsole(c: Container): Router {
     const row = await load(req);
     const totals = (await c.campaigns.totals.get([row.id])).get(row.id)!;
     res.render('console/campaign', {
-      title: row.title, campaign: presentCampaign(row, totals, req.lang), row, match: await c.matching.state(row),
+      title: row.title, campaign: presentCampaign(row, totals, req.lang), totalsAsOf: totals.as_of, row, match: await c.matching.state(row),
       values: { title: row.title, story: row.story, goal_yuan: (row.goal_minor / 100).toFixed(2), starts_at: toCstLocal(row.starts_at), ends_at: toCstLocal(row.ends_at) }, errors: {},
     });
   });
@@ -92,7 +92,7 @@ export function campaignsConsole(c: Container): Router {
     const parsed = CampaignUpdate.safeParse({ title: one(b.title), story: one(b.story), goal: yuan(one(b.goal_yuan)), starts_at: cstLocal(one(b.starts_at)), ends_at: cstLocal(one(b.ends_at)) });
     if (!parsed.success) {
       const totals = (await c.campaigns.totals.get([row.id])).get(row.id)!;
-      return res.status(422).render('console/campaign', { title: row.title, campaign: presentCampaign(row, totals, req.lang), row, match: await c.matching.state(row), values: b, errors: fieldsOf(issuesToFields(parsed.error.issues, req.t)) });
+      return res.status(422).render('console/campaign', { title: row.title, campaign: presentCampaign(row, totals, req.lang), totalsAsOf: totals.as_of, row, match: await c.matching.state(row), values: b, errors: fieldsOf(issuesToFields(parsed.error.issues, req.t)) });
     }
     const { before, after } = await c.campaigns.update(req.principal!, row.slug, parsed.data);
     await audited(c, req, { action: 'campaign.updated', subjectType: 'campaign', subjectId: row.slug, before, after });
