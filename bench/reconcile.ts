@@ -29,6 +29,7 @@ import { loadConfig } from '../server/config.js';
 import { createLogger } from '../server/lib/logger.js';
 import { SYSTEM_PRINCIPAL } from '../server/modules/auth/index.js';
 import { geoRepo } from '../server/modules/geo/index.js';
+import { writeTransactionPages } from '../server/modules/donations/index.js';
 import { checkInvariants } from '../server/modules/ledger/index.js';
 import { machineInfo, machineLine } from './lib/machine.js';
 import { BENCH_AGREEMENT, envInt, flushRedisDb, recreateDatabase, writeResult } from './lib/setup.js';
@@ -97,7 +98,9 @@ await probe.query(
   `INSERT INTO sandbox_balance_transactions (id, payout_id, type, category, source, amount_minor, fee_minor, net_minor, currency, created_at)
    SELECT 'txn_bench_payout_' || id, id, 'payout', 'payout', id, -amount_minor, 0, -amount_minor, 'CNY', now() FROM sandbox_payouts`,
 );
-for (const table of ['donations', 'sandbox_balance_transactions', 'sandbox_payouts']) await probe.query(`VACUUM ANALYZE ${table}`);
+// The pages the sandbox answers with, written as it writes them when it makes a payout.
+await writeTransactionPages(c.db, (await probe.query('SELECT id FROM sandbox_payouts')).rows.map((p) => p.id as string));
+for (const table of ['donations', 'sandbox_balance_transactions', 'sandbox_balance_transaction_pages', 'sandbox_payouts']) await probe.query(`VACUUM ANALYZE ${table}`);
 // The fixture's writes are flushed before any clock starts, so no checkpoint of them lands in a timed part.
 await probe.query('CHECKPOINT');
 const fixtureS = seconds(t);

@@ -3,7 +3,7 @@ import { h } from './harness.js';
 const TABLES = [
   'evaluation_inputs', 'evaluations', 'project_expenses', 'project_reports', 'tranches', 'contracts', 'objections', 'review_scores', 'panel_members',
   'application_flags', 'application_members', 'applications', 'calls', 'attachments', 'credit_list',
-  'reconciliation_exceptions', 'payout_items', 'payouts', 'sandbox_balance_transactions', 'sandbox_payouts', 'pool_releases', 'sponsor_receipts', 'sponsor_invoices',
+  'reconciliation_exceptions', 'payout_items', 'payouts', 'sandbox_balance_transaction_pages', 'sandbox_balance_transactions', 'sandbox_payouts', 'pool_releases', 'sponsor_receipts', 'sponsor_invoices',
   'government_allocations', 'ledger_periods', 'fund_committee_members', 'fund_agreements',
   'match_distributions', 'campaign_linked_identities', 'donor_identities', 'match_allocations', 'match_counters', 'grant_pool_shards',
   'grant_rule_versions', 'grant_scope_streets', 'grant_scope_campaigns', 'grants', 'sponsors', 'organisations',

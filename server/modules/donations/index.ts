@@ -12,5 +12,5 @@ export { donationsRepo, type DonationRow } from './donations.repo.js';
 export { createStripeProvider } from './providers/stripe.provider.js';
 export { createSandboxProvider, SANDBOX_FEE_BASIS_POINTS, sandboxFee, type SandboxProvider } from './providers/sandbox.provider.js';
 export type { PaymentProvider, ProviderBalanceTransaction, ProviderPayout } from './providers/payment-provider.js';
-export { INJECTABLE, SANDBOX_DISPUTE_FEE, type Injection } from './providers/sandbox-payouts.js';
+export { INJECTABLE, SANDBOX_DISPUTE_FEE, writeTransactionPages, type Injection } from './providers/sandbox-payouts.js';
 export { donationCreate, RefundCreate } from './donations.schemas.js';

@@ -11,6 +11,22 @@ export type Injection = (typeof INJECTABLE)[number];
 export const SANDBOX_DISPUTE_FEE = 1500;
 const PAGE = 5000;
 
+/**
+ * Writes the pages the sandbox answers a payout's list with: its transactions by id, PAGE to a
+ * page, each page a JSON array in the provider interface's shape (as Stripe sends a JSON page).
+ */
+export async function writeTransactionPages(q: Knex | Knex.Transaction, payoutIds: string[]): Promise<void> {
+  await q.raw(
+    `INSERT INTO sandbox_balance_transaction_pages (payout_id, page, body)
+     SELECT payout_id, page, json_agg(json_build_object('id', id, 'type', type, 'category', category, 'source', source, 'amount', amount_minor,
+              'fee', fee_minor, 'net', net_minor, 'currency', lower(currency), 'created', extract(epoch FROM created_at)::bigint) ORDER BY id)::text
+       FROM (SELECT b.*, ((row_number() OVER (PARTITION BY payout_id ORDER BY id)) - 1) / ? AS page
+               FROM sandbox_balance_transactions b WHERE payout_id = ANY(?)) t
+      GROUP BY payout_id, page`,
+    [PAGE, payoutIds],
+  );
+}
+
 interface PayoutRow { id: string; amount_minor: number; currency: string; created_at: Date; injected: string[] }
 const unix = (d: Date) => Math.floor(d.getTime() / 1000);
 const payoutShape = (p: PayoutRow): ProviderPayout => ({ id: p.id, amount: Number(p.amount_minor), currency: p.currency.toLowerCase(), status: 'paid', created: unix(p.created_at), arrival_date: unix(p.created_at) });
@@ -94,6 +110,7 @@ export function createSandboxPayouts(deps: { db: Knex; feeBasisPoints: number; s
         if (rows[0].n === 0) throw new ConflictError('nothing_to_pay_out', 'errors.nothing_to_pay_out');
         const amount = Number(rows[0].net) + offset;
         await trx('sandbox_balance_transactions').insert({ id: stripeId('txn_sandbox'), payout_id: id, type: 'payout', category: 'payout', source: id, amount_minor: -amount, fee_minor: 0, net_minor: -amount, currency: 'CNY', created_at: new Date() });
+        await writeTransactionPages(trx, [id]);
         const [row] = await trx('sandbox_payouts').where({ id }).update({ amount_minor: amount }).returning('*');
         return { row: row as PayoutRow, items: rows[0].n as number };
       });
@@ -112,19 +129,14 @@ export function createSandboxPayouts(deps: { db: Knex; feeBasisPoints: number; s
       for (const r of rows) yield payoutShape(r);
     },
 
-    /** Pages through a payout's transactions by id, PAGE at a time, like Stripe's list (already in its shape). */
+    /** A payout's transactions, a page at a time, as written when it was made (each page is parsed as a client parses Stripe's). */
     async *transactions(payoutId: string): AsyncIterable<ProviderBalanceTransaction[]> {
-      let after = '';
-      for (;;) {
-        const { rows } = await db.raw(
-          `SELECT id, type, category, source, amount_minor::int AS amount, fee_minor::int AS fee, net_minor::int AS net, lower(currency) AS currency,
-                  extract(epoch FROM created_at)::int AS created
-             FROM sandbox_balance_transactions WHERE payout_id = ? AND id > ? ORDER BY id LIMIT ?`,
-          [payoutId, after, PAGE],
-        );
-        if (rows.length) yield rows as ProviderBalanceTransaction[];
-        if (rows.length < PAGE) return;
-        after = rows[rows.length - 1].id;
+      for (let page = 0; ; page++) {
+        const { rows } = await db.raw('SELECT body FROM sandbox_balance_transaction_pages WHERE payout_id = ? AND page = ?', [payoutId, page]);
+        if (!rows.length) return;
+        const transactions = JSON.parse(rows[0].body) as ProviderBalanceTransaction[];
+        yield transactions;
+        if (transactions.length < PAGE) return;
       }
     },
   };
