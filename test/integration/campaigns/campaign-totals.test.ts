@@ -16,36 +16,31 @@ async function paidDonation(slug: string, amount: number): Promise<void> {
 describe('campaign totals cache', () => {
   beforeEach(resetDb);
 
-  /** Totals under their own key prefix, whose contributor can hold one reading midway on demand. */
-  function totalsWithGate() {
-    let gate: { entered: () => void; released: Promise<void> } | undefined;
-    const hold: TotalsContributor = async () => {
-      const g = gate;
-      gate = undefined;
-      if (g) { g.entered(); await g.released; }
-      return new Map();
-    };
-    const totals = createCampaignTotals({ db: h().db, redis: h().c.redis, prefix: `${h().config.REDIS_PREFIX}:ct-${randomUUID()}`, log: h().c.log, contributors: [hold] });
-    const holdNext = () => {
-      let release!: () => void;
-      const inside = new Promise<void>((entered) => { gate = { entered, released: new Promise<void>((r) => { release = r; }) }; });
-      return { inside, release: () => release() };
-    };
-    return { totals, holdNext };
-  }
+  /** Totals under a key prefix of their own, so the running service's cache is not touched. */
+  const totalsUnder = (prefix = `${h().config.REDIS_PREFIX}:ct-${randomUUID()}`, contributors: TotalsContributor[] = []) =>
+    createCampaignTotals({ db: h().db, redis: h().c.redis, prefix, log: h().c.log, contributors });
 
   it('when an earlier reading finishes after a later one, then the cache keeps the later reading', async () => {
     const c = await fakeCampaign();
-    const { totals, holdNext } = totalsWithGate();
-    const held = holdNext();
+    // The first reading is held in its contributor, after it has read its figures and before it caches them.
+    let entered!: () => void;
+    let release!: () => void;
+    const inside = new Promise<void>((r) => { entered = r; });
+    const released = new Promise<void>((r) => { release = r; });
+    let first = true;
+    const holdFirst: TotalsContributor = async () => {
+      if (first) { first = false; entered(); await released; }
+      return new Map();
+    };
+    const totals = totalsUnder(undefined, [holdFirst]);
     const early = totals.refresh(c.id);
-    await held.inside; // the early reading has read its figures and is held before caching them
+    await inside;
 
     await paidDonation(c.slug, 5000);
     const late = await totals.refresh(c.id);
     expect(late.raised).to.equal(5000);
 
-    held.release();
+    release();
     const stale = await early;
     expect(stale.raised).to.equal(0);
     expect(stale.as_of).to.be.below(late.as_of);
@@ -56,7 +51,7 @@ describe('campaign totals cache', () => {
 
   it('when readings follow one another, then each carries a later as_of in PostgreSQL microseconds', async () => {
     const c = await fakeCampaign();
-    const { totals } = totalsWithGate();
+    const totals = totalsUnder();
     const before = Date.now() * 1000;
     const first = await totals.refresh(c.id);
     const second = await totals.refresh(c.id);
@@ -71,7 +66,7 @@ describe('campaign totals cache', () => {
     await paidDonation(c.slug, 1200);
     const prefix = `${h().config.REDIS_PREFIX}:ct-${randomUUID()}`;
     await h().c.redis.hset(`${prefix}:campaign:${c.id}:totals`, { raised: 99, matched: 0, donors: 7, match_remaining: 0 });
-    const totals = createCampaignTotals({ db: h().db, redis: h().c.redis, prefix, log: h().c.log });
+    const totals = totalsUnder(prefix);
     const got = (await totals.get([c.id])).get(c.id)!;
     expect(got).to.include({ raised: 1200, donors: 1 });
     expect(got.as_of).to.be.above(0);
@@ -81,7 +76,7 @@ describe('campaign totals cache', () => {
     const a = await fakeCampaign();
     const b = await fakeCampaign();
     await paidDonation(a.slug, 800);
-    const { totals } = totalsWithGate();
+    const totals = totalsUnder();
     const got = await totals.compute([a.id, b.id]);
     expect(got.get(a.id)).to.include({ raised: 800, donors: 1 });
     expect(got.get(b.id)).to.include({ raised: 0, donors: 0, matched: 0, match_remaining: 0 });
