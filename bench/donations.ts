@@ -100,7 +100,7 @@ const deliveries = donations.map((d, i) => {
     id: `evt_bench_${String(i).padStart(6, '0')}_${d.id.slice(0, 8)}`, object: 'event', created, type: 'payment_intent.succeeded',
     data: { object: { id: d.payment_ref, object: 'payment_intent', amount: d.amount, amount_received: d.amount, currency: 'cny', status: 'succeeded', metadata: { donation_id: d.id } } },
   });
-  return { payload, signature: Stripe.webhooks.generateTestHeaderString({ payload, secret: config.webhookSecret }) };
+  return { payload, signature: Stripe.webhooks.generateTestHeaderString({ payload, secret: c.webhookSecret }) };
 });
 
 // ── The timed part: fire the webhooks at concurrency C; poll PostgreSQL until all N succeeded.

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Container } from '../server/container.js';
-import { SYSTEM_PRINCIPAL } from '../server/modules/auth/index.js';
+import { PUBLISHED_DEMO_TOTP_SECRET, SYSTEM_PRINCIPAL } from '../server/modules/auth/index.js';
 import { geoRepo } from '../server/modules/geo/index.js';
 import { GrantCreate } from '../server/modules/matching/index.js';
 import { seedDemoMoneyLoop } from './demo-money.js';
@@ -86,20 +86,21 @@ const DEMO_GIFTS: { campaign: string; amount: number; name?: string; message?: s
   { campaign: 'golden-ideas', amount: 2_000, message: '支持文明养犬' },
 ];
 
-/** The demo users' password, and the TOTP key of the admin and finance users (README lists them). */
-export const DEMO_PASSWORD = 'shanhui-demo-2026';
-export const DEMO_TOTP_SECRET = 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP';
-
-/** One demo user per role (two admins, so four-eyes approvals can be tried). */
+/**
+ * One demo user per role (two admins, so four-eyes approvals can be tried). Outside production
+ * they get the published password and TOTP key; in production the password is SEED_DEMO_PASSWORD
+ * and admin and finance users enrol their own TOTP key at first sign-in.
+ */
 async function seedDemoUsers(c: Container): Promise<void> {
+  const totpSecret = c.config.NODE_ENV === 'production' ? undefined : PUBLISHED_DEMO_TOTP_SECRET;
   const db = c.db;
   const street = (await db('streets').where({ code: 'shipingqiao' }).first('id')).id as number;
   const [org] = await db('organisations').insert({ name: '九龙坡区九龙社工中心' }).returning('id');
   const sponsor = (await db('sponsors').where({ name: '重庆市慈善基金会' }).first('id')).id as number;
   const users = [
-    { email: 'admin@demo.shanhui.local', displayName: '区慈善会管理员 陈主任', role: 'association_admin' as const, totpSecret: DEMO_TOTP_SECRET },
-    { email: 'admin2@demo.shanhui.local', displayName: '区慈善会管理员 刘科长', role: 'association_admin' as const, totpSecret: DEMO_TOTP_SECRET },
-    { email: 'finance@demo.shanhui.local', displayName: '区慈善会财务 王会计', role: 'association_finance' as const, totpSecret: DEMO_TOTP_SECRET },
+    { email: 'admin@demo.shanhui.local', displayName: '区慈善会管理员 陈主任', role: 'association_admin' as const, totpSecret },
+    { email: 'admin2@demo.shanhui.local', displayName: '区慈善会管理员 刘科长', role: 'association_admin' as const, totpSecret },
+    { email: 'finance@demo.shanhui.local', displayName: '区慈善会财务 王会计', role: 'association_finance' as const, totpSecret },
     { email: 'officer@demo.shanhui.local', displayName: '石坪桥街道 李干事', role: 'street_officer' as const, street_id: street },
     { email: 'org@demo.shanhui.local', displayName: '九龙社工中心 张社工', role: 'social_org' as const, organisation_id: org.id },
     { email: 'reviewer@demo.shanhui.local', displayName: '评审专家 赵老师', role: 'reviewer' as const },
@@ -107,7 +108,7 @@ async function seedDemoUsers(c: Container): Promise<void> {
     { email: 'sponsor@demo.shanhui.local', displayName: '重庆市慈善基金会 周经理', role: 'sponsor' as const, sponsor_id: sponsor },
     { email: 'resident@demo.shanhui.local', displayName: '建桥社区居民 小陈', role: 'resident' as const },
   ];
-  for (const u of users) await c.auth.createUser({ ...u, password: DEMO_PASSWORD });
+  for (const u of users) await c.auth.createUser({ ...u, password: c.config.demoPassword });
 }
 
 /**
@@ -161,6 +162,6 @@ export async function seedDemo(c: Container): Promise<boolean> {
     }
     if (c.config.ROLE === 'all') await seedDemoMoneyLoop(c, DEMO_GIFTS.length);
   }
-  await seedDemoPurchasing(c, DEMO_PASSWORD);
+  await seedDemoPurchasing(c, c.config.demoPassword);
   return true;
 }

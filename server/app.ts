@@ -65,6 +65,7 @@ export function createApp(c: Container): Express {
     res.locals.money = format;
     res.locals.cstTime = (iso: string) => new Date(Date.parse(iso) + 8 * 3_600_000).toISOString().slice(11, 16);
     res.locals.testMode = c.provider.testMode;
+    res.locals.sandboxInProduction = c.config.sandboxInProduction;
     res.locals.provider = c.provider.name;
     next();
   });

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server as IoServer } from 'socket.io';
 import { startWorkers } from '../jobs/worker.js';
 import { createApp } from './app.js';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { createContainer, type Container } from './container.js';
 import { createDb } from './db/knex.js';
 import { prepareDatabase } from './db/migrate.js';
@@ -33,6 +33,17 @@ export async function startService(config: Config, log: Logger, opts: { listen?:
   if (applied.length) log.info({ category: 'boot', applied }, 'applied migrations');
 
   const container = await createContainer(config, log, db);
+  if (config.NODE_ENV === 'production') {
+    const exposed = await container.auth.usersWithPublishedSecrets();
+    if (exposed.length) {
+      await container.close();
+      await db.destroy();
+      throw new ConfigError(
+        `Refusing to start in production: ${exposed.length} account(s) still have the demo password or TOTP key published in README.md ` +
+          `(${exposed.slice(0, 5).join(', ')}${exposed.length > 5 ? ', …' : ''}). Run \`npm run retire-demo-accounts\` to disable them.`,
+      );
+    }
+  }
   await container.totals.rebuildAll().catch((err) => log.warn({ err }, 'totals cache not rebuilt'));
 
   const web = config.ROLE !== 'worker';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PUBLISHED_DEMO_PASSWORD } from './modules/auth/demo-secrets.js';
 
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
 
@@ -35,8 +36,14 @@ const schema = z
     STRIPE_API_PROTOCOL: z.enum(['http', 'https']).optional(),
     /** Value of an association_admin API token that must exist after start. */
     BOOTSTRAP_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-    /** Seed demo data when the database is empty. */
-    SEED_DEMO: bool.default(true),
+    /** Seed demo data when the database is empty; defaults to true, except in production. */
+    SEED_DEMO: bool.optional(),
+    /** The demo users' password. Required to seed demo data in production, where the published one is refused. */
+    SEED_DEMO_PASSWORD: z.string().min(12, 'must be at least 12 characters').max(200).optional(),
+    /** Run the sandbox payment provider in production (a test installation). Written loudly at start and on every page. */
+    ALLOW_SANDBOX_IN_PRODUCTION: bool.default(false),
+    /** Proxies whose X-Forwarded-For is trusted (Express `trust proxy`): a hop count, or addresses, CIDRs and `loopback`, comma-separated. */
+    TRUST_PROXY: z.string().regex(/^(\d{1,2}|[\w.:/]+(\s*,\s*[\w.:/]+)*)$/, 'must be a hop count or a comma-separated list of addresses').optional(),
     /** `all` runs web and worker in one process; `web` or `worker` run one of them. */
     ROLE: z.enum(['all', 'web', 'worker']).default('all'),
     /** pino log level. */
@@ -88,23 +95,42 @@ const schema = z
     if (env.STRIPE_SECRET_KEY && !env.STRIPE_WEBHOOK_SECRET) {
       ctx.addIssue({ code: 'custom', path: ['STRIPE_WEBHOOK_SECRET'], message: 'is required when STRIPE_SECRET_KEY is set' });
     }
+    if (env.NODE_ENV !== 'production') return;
+    if (!env.STRIPE_SECRET_KEY && !env.ALLOW_SANDBOX_IN_PRODUCTION) {
+      ctx.addIssue({ code: 'custom', path: ['STRIPE_SECRET_KEY'], message: 'is required in production (the sandbox takes no real money; ALLOW_SANDBOX_IN_PRODUCTION=true runs it anyway, for a test installation)' });
+    }
+    if (env.SEED_DEMO && !env.SEED_DEMO_PASSWORD) {
+      ctx.addIssue({ code: 'custom', path: ['SEED_DEMO_PASSWORD'], message: 'is required to seed demo data in production (the published demo password is refused)' });
+    }
+    if (env.SEED_DEMO_PASSWORD === PUBLISHED_DEMO_PASSWORD) {
+      ctx.addIssue({ code: 'custom', path: ['SEED_DEMO_PASSWORD'], message: 'must not be the password published in README.md' });
+    }
   });
 
-export type Config = Readonly<z.infer<typeof schema>> & {
+export type Config = Readonly<Omit<z.infer<typeof schema>, 'SEED_DEMO'>> & {
+  /** Whether an empty database gets the demo data (SEED_DEMO, else true outside production). */
+  readonly SEED_DEMO: boolean;
   /** `stripe` when a secret key is set, else the offline `sandbox`. */
   readonly paymentProvider: 'stripe' | 'sandbox';
-  /** The webhook signing secret in force (sandbox mode signs its own events with a fixed one). */
-  readonly webhookSecret: string;
+  /** True when production runs the sandbox (ALLOW_SANDBOX_IN_PRODUCTION): said at start and on every page. */
+  readonly sandboxInProduction: boolean;
+  /** The demo users' password: SEED_DEMO_PASSWORD, or outside production the published one. */
+  readonly demoPassword: string;
+  /** What Express trusts for X-Forwarded-For: TRUST_PROXY, else loopback outside production and nothing in production. */
+  readonly trustProxy: string | number | false;
   readonly publicUrl: string;
   /** Whether cookies carry the Secure flag. */
   readonly cookieSecure: boolean;
 };
 
-/** Secret the sandbox provider signs its events with when no Stripe webhook secret is set. */
-export const SANDBOX_WEBHOOK_SECRET = 'whsec_shanhui_sandbox_test_mode';
 
 /** Thrown at boot with one line per bad variable, naming it. */
 export class ConfigError extends Error {}
+
+function trustProxy(value: string | undefined, env: string): string | number | false {
+  if (value === undefined) return env === 'production' ? false : 'loopback';
+  return /^\d+$/.test(value) ? Number(value) : value.split(',').map((v) => v.trim()).join(', ');
+}
 
 /** Parses an environment once; fails fast with a message naming each bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -117,8 +143,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const c = parsed.data;
   return Object.freeze({
     ...c,
+    SEED_DEMO: c.SEED_DEMO ?? c.NODE_ENV !== 'production',
     paymentProvider: c.STRIPE_SECRET_KEY ? 'stripe' : 'sandbox',
-    webhookSecret: c.STRIPE_WEBHOOK_SECRET ?? SANDBOX_WEBHOOK_SECRET,
+    sandboxInProduction: c.NODE_ENV === 'production' && !c.STRIPE_SECRET_KEY,
+    demoPassword: c.SEED_DEMO_PASSWORD ?? PUBLISHED_DEMO_PASSWORD,
+    trustProxy: trustProxy(c.TRUST_PROXY, c.NODE_ENV),
     publicUrl: (c.PUBLIC_URL ?? `http://localhost:${c.PORT}`).replace(/\/$/, ''),
     cookieSecure: c.COOKIE_SECURE ?? (c.PUBLIC_URL ?? '').startsWith('https://'),
   } as const);

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import { createQueues, withTimeout, type Queues } from '../jobs/queues.js';
+import { installationSecret } from './db/installation-secrets.js';
 import { JOBS } from '../jobs/registry.js';
 import type { Config } from './config.js';
 import { DEFAULT_LANG, translator } from './lib/i18n.js';
@@ -53,16 +54,18 @@ export async function createContainer(config: Config, log: Logger, db: Knex) {
   const totals = createCampaignTotals({ db, redis, prefix, log, contributors: [(q, ids) => matching!.totalsFor(q, ids)] });
   const campaigns = createCampaignsService({ db, ledger, totals });
 
+  // The webhook signing secret: Stripe's, or the sandbox's own, made once per installation.
+  const webhookSecret = config.STRIPE_WEBHOOK_SECRET ?? (await installationSecret(db, 'sandbox_webhook_secret', 'whsec_'));
   let intake: WebhookIntake | undefined;
   let sandbox: SandboxProvider | undefined;
   let provider: PaymentProvider;
   if (config.STRIPE_SECRET_KEY) {
     provider = createStripeProvider({ secretKey: config.STRIPE_SECRET_KEY, host: config.STRIPE_API_HOST, port: config.STRIPE_API_PORT, protocol: config.STRIPE_API_PROTOCOL });
   } else {
-    sandbox = createSandboxProvider({ db, webhookSecret: config.webhookSecret, feeBasisPoints: config.SANDBOX_FEE_BASIS_POINTS, deliver: () => (raw, sig) => intake!.receive(raw, sig) });
+    sandbox = createSandboxProvider({ db, webhookSecret, feeBasisPoints: config.SANDBOX_FEE_BASIS_POINTS, deliver: () => (raw, sig) => intake!.receive(raw, sig) });
     provider = sandbox;
   }
-  intake = createWebhookIntake({ db, secret: config.webhookSecret, provider: provider.name, enqueue, log });
+  intake = createWebhookIntake({ db, secret: webhookSecret, provider: provider.name, enqueue, log });
 
   const liveT = translator(DEFAULT_LANG);
   const publisher = createPublisher({
@@ -165,7 +168,7 @@ export async function createContainer(config: Config, log: Logger, db: Knex) {
   };
 
   return {
-    config, log, db, redis, pubsub, queues, enqueue,
+    config, log, db, redis, pubsub, queues, enqueue, webhookSecret,
     ledger, auth, funds, totals, campaigns, provider, sandbox, donations, reserveMatch, intake, paymentEvents, fees, publisher, grants, matching: live,
     audit, approvals, limiter, reconciliation, pools, releases, pledges, statements, runs, purchasing,
 

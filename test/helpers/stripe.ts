@@ -30,7 +30,7 @@ export function chargeRefunded(d: PaidDonation, refunds: { id: string; amount: n
 }
 
 /** Signs with the configured webhook secret, exactly as Stripe would. */
-export function sign(payload: string, secret = h().config.webhookSecret): string {
+export function sign(payload: string, secret = h().c.webhookSecret): string {
   return Stripe.webhooks.generateTestHeaderString({ payload, secret });
 }
 

@@ -7,6 +7,7 @@ const en: Dictionary = {
   'lang.other': '中文',
   'footer.text': 'Jiulongpo District Charity Association · every fen accounted for in public',
   'test_mode.banner': 'Test mode: sandbox payments. No real money moves.',
+  'test_mode.production_banner': 'WARNING: this production installation runs the sandbox payment provider. No payment here is real and no money moves. Do not give here.',
 
   'campaigns.title': 'Campaigns',
   'campaigns.empty': 'No campaigns yet.',
@@ -360,6 +361,7 @@ const en: Dictionary = {
   "errors.campaign_not_editable": "Only draft or in-review campaigns can be edited.",
   "errors.publish_needs_review": "A campaign goes live only after an admin reviews it.",
   "validation.password_short": "At least 10 characters.",
+  "validation.password_published": "This password is published with the demo. Choose another.",
   "validation.password_mismatch": "The passwords differ.",
   "validation.totp": "Enter the correct 6-digit code.",
   "validation.link_invalid": "This link is invalid, used or expired.",

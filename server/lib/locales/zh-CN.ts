@@ -7,6 +7,7 @@ const zhCN: Dictionary = {
   'lang.other': 'English',
   'footer.text': '九龙坡区慈善会 · 善款去向全程公开',
   'test_mode.banner': '测试模式：沙盒支付，不会产生任何真实资金流动。',
+  'test_mode.production_banner': '警告：本正式环境正在使用沙盒模拟支付，这里的任何支付都不是真实的，不会有资金流动。请勿在此捐款。',
 
   'campaigns.title': '公益项目',
   'campaigns.empty': '暂无项目',
@@ -360,6 +361,7 @@ const zhCN: Dictionary = {
   "errors.campaign_not_editable": "只有草稿或待审核的项目可以编辑。",
   "errors.publish_needs_review": "项目需要管理员审核后才能上线。",
   "validation.password_short": "密码至少 10 位。",
+  "validation.password_published": "这是演示数据公开的密码，请换一个。",
   "validation.password_mismatch": "两次输入的密码不一致。",
   "validation.totp": "验证码应为 6 位数字且正确。",
   "validation.link_invalid": "链接无效、已使用或已过期。",

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { isUniqueViolation } from '../../db/pg-errors.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../../lib/errors.js';
+import { DEMO_EMAIL_DOMAIN, PUBLISHED_DEMO_PASSWORD, PUBLISHED_DEMO_TOTP_SECRET } from './demo-secrets.js';
 import { checkPassword, hashPassword } from './passwords.js';
 import type { Principal, Role } from './roles.js';
 import { tokensRepo } from './tokens.repo.js';
@@ -107,6 +108,20 @@ export function createAuthService(deps: { db: Knex }) {
           throw err;
         }
       });
+    },
+
+    /**
+     * Emails of accounts that still hold a secret README.md publishes: the demo TOTP key, or the
+     * demo password on any staff account or demo address. Residents elsewhere are not checked (a
+     * hash check each would slow the start), and no form accepts the published password.
+     */
+    async usersWithPublishedSecrets(): Promise<string[]> {
+      const rows: Pick<UserRow, 'email' | 'password_hash' | 'totp_secret'>[] = await db('users')
+        .where((w) => w.whereNot('role', 'resident').orWhereLike('email', `%${DEMO_EMAIL_DOMAIN}`).orWhere('totp_secret', PUBLISHED_DEMO_TOTP_SECRET))
+        .whereNull('disabled_at')
+        .select('email', 'password_hash', 'totp_secret');
+      const exposed = await Promise.all(rows.map(async (u) => u.totp_secret === PUBLISHED_DEMO_TOTP_SECRET || (await checkPassword(u.password_hash, PUBLISHED_DEMO_PASSWORD))));
+      return rows.filter((_, i) => exposed[i]).map((u) => u.email).sort();
     },
 
     async setPassword(userId: number, password: string): Promise<void> {

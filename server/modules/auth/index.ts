@@ -7,3 +7,4 @@ export { usersRepo, type UserRow, type UserBinding } from './users.repo.js';
 export { createLoginLimiter, type LoginLimiter } from './login-limiter.js';
 export { authPages } from './auth.pages.js';
 export { InviteForm, UserUpdateForm, safeNext } from './auth.schemas.js';
+export { PUBLISHED_DEMO_PASSWORD, PUBLISHED_DEMO_TOTP_SECRET, DEMO_EMAIL_DOMAIN } from './demo-secrets.js';

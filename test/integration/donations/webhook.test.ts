@@ -196,7 +196,7 @@ describe('Stripe webhook', () => {
     const deadQueue = new Queue('payments', { connection: dead, prefix: 'nowhere' });
     deadQueue.on('error', () => undefined);
     const intake = createWebhookIntake({
-      db, secret: c.config.webhookSecret, provider: 'sandbox', log: c.log,
+      db, secret: c.webhookSecret, provider: 'sandbox', log: c.log,
       enqueue: async (name, payload, jobId) => {
         await withTimeout(deadQueue.add(name, payload, { jobId }), 500, 'enqueue');
       },
