@@ -35,7 +35,7 @@ export function createApp(c: Container): Express {
   const secure = c.config.cookieSecure;
   app.set('view engine', 'ejs');
   app.set('views', path.join(root, 'views'));
-  app.set('trust proxy', 'loopback');
+  app.set('trust proxy', c.config.trustProxy);
   app.disable('x-powered-by');
 
   app.use(

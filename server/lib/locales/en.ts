@@ -153,6 +153,7 @@ const en: Dictionary = {
   "auth.password": "Password",
   "auth.bad_credentials": "Wrong email or password.",
   "auth.locked": "Too many attempts. Try again in {minutes} minutes.",
+  "auth.wait_seconds": "Several wrong attempts on this account. Wait {seconds} seconds, then try again.",
   "auth.totp_title": "Two-step verification",
   "auth.totp_prompt": "Enter the 6-digit code from your authenticator app.",
   "auth.totp_enrol": "Your role needs two-step verification. Scan the QR code with an authenticator app, then enter the 6-digit code it shows.",

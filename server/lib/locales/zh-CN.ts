@@ -153,6 +153,7 @@ const zhCN: Dictionary = {
   "auth.password": "密码",
   "auth.bad_credentials": "邮箱或密码不正确。",
   "auth.locked": "尝试次数过多，请 {minutes} 分钟后再试。",
+  "auth.wait_seconds": "该账户多次登录失败，请等待 {seconds} 秒后再试。",
   "auth.totp_title": "两步验证",
   "auth.totp_prompt": "请输入身份验证器应用中的 6 位验证码。",
   "auth.totp_enrol": "您的角色需要两步验证。请用身份验证器应用扫描二维码，然后输入显示的 6 位验证码。",

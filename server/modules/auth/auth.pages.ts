@@ -23,6 +23,12 @@ function parseForm<S extends Schema>(req: Request, res: Response, schema: S, vie
   return null;
 }
 
+/** "Try again in …", in seconds or minutes, with the Retry-After header. */
+function lockedMessage(req: Request, res: Response, seconds: number): string {
+  res.set('Retry-After', String(seconds));
+  return seconds < 60 ? req.t('auth.wait_seconds', { seconds }) : req.t('auth.locked', { minutes: Math.ceil(seconds / 60) });
+}
+
 const homeOf = (u: UserRow) => (u.role === 'resident' ? '/me' : '/console');
 
 /** Sign-in (password, then TOTP where required), sign-out, one-time links, resident sign-up, account. */
@@ -48,13 +54,13 @@ export function authPages(deps: { auth: AuthService; limiter: LoginLimiter; audi
     const ip = req.ip ?? 'unknown';
     const wait = await limiter.retryAfter(form.email, ip);
     const again = (status: number, message: string) => res.status(status).render('auth/login', { title: req.t('auth.login'), values: { email: form.email, next: form.next }, errors: { form: message } });
-    if (wait > 0) return again(429, req.t('auth.locked', { minutes: Math.ceil(wait / 60) }));
+    if (wait > 0) return again(429, lockedMessage(req, res, wait));
     const user = await auth.checkCredentials(form.email, form.password);
     if (!user) {
       await limiter.failed(form.email, ip);
       return again(401, req.t('auth.bad_credentials'));
     }
-    await limiter.succeeded(form.email);
+    await limiter.succeeded(form.email, ip);
     const next = safeNext(form.next, homeOf(user));
     if (MFA_ROLES.includes(user.role) || user.totp_enabled_at) {
       await regenerate(req);
@@ -83,13 +89,14 @@ export function authPages(deps: { auth: AuthService; limiter: LoginLimiter; audi
     const secret = user.totp_enabled_at ? user.totp_secret! : req.session.enrolSecret;
     const parsed = TotpForm.safeParse(req.body ?? {});
     const ip = req.ip ?? 'unknown';
-    if ((await limiter.retryAfter(user.email, ip)) > 0) throw new AppError(429, 'locked', 'auth.locked', { params: { minutes: 15 } });
+    const wait = await limiter.retryAfter(user.email, ip);
+    if (wait > 0) return res.status(429).render('auth/totp', { title: req.t('auth.totp_title'), values: { next: req.body?.next }, errors: { code: lockedMessage(req, res, wait) } });
     if (!parsed.success || !secret || !totp.check(secret, parsed.data.code) || !(await limiter.firstUseOfCode(user.id, parsed.data.code))) {
       await limiter.failed(user.email, ip);
       const enrol = !user.totp_enabled_at && secret ? { enrol: true, secret, qr: await totp.qrSvg(totp.uri(secret, user.email)) } : {};
       return res.status(422).render('auth/totp', { title: req.t('auth.totp_title'), values: { next: req.body?.next }, errors: { code: req.t('validation.totp') }, ...enrol });
     }
-    await limiter.succeeded(user.email);
+    await limiter.succeeded(user.email, ip);
     if (!user.totp_enabled_at) await auth.enableTotp(user.id, secret);
     await signIn(req, user, true);
     res.redirect(303, safeNext(parsed.data.next, homeOf(user)));
