@@ -15,9 +15,9 @@ export const DEFAULT_JOB_OPTIONS: JobsOptions = {
 
 export type Queues = Record<QueueName, Queue>;
 
-/** Producer-side queues on a fail-fast connection (no offline queue), so callers never hang. */
-export function createQueues(connection: Redis, prefix: string): Queues {
-  const make = (name: QueueName) => new Queue(name, { connection, prefix: `${prefix}-bull`, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+/** Producer-side queues on a fail-fast connection (no offline queue), so callers never hang. Connection errors go to `onError`. */
+export function createQueues(connection: Redis, prefix: string, onError: (err: Error) => void): Queues {
+  const make = (name: QueueName) => new Queue(name, { connection, prefix: `${prefix}-bull`, defaultJobOptions: DEFAULT_JOB_OPTIONS }).on('error', onError);
   return { payments: make('payments'), matching: make('matching'), maintenance: make('maintenance') };
 }
 

@@ -1,18 +1,23 @@
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Container } from '../server/container.js';
-import { QUEUE_NAMES } from './queues.js';
-import { assertRegistry, JOBS, SCHEDULES } from './registry.js';
+import { createQueues, QUEUE_NAMES } from './queues.js';
+import { assertRegistry, JOBS } from './registry.js';
+import { keepSchedules } from './schedules.js';
+
+/** How often the worker checks that its schedules still exist in Redis, at most. */
+const SCHEDULE_CHECK_MS = 30_000;
 
 /**
- * Starts one BullMQ worker per queue and the job schedulers. Every job name must have exactly
- * one processor (checked first). Returns a function that drains and closes the workers.
+ * Starts one BullMQ worker per queue and keeps the job schedulers in Redis: at start, whenever
+ * the Redis connection is re-established, and on a timer. Every job name must have exactly one
+ * processor (checked first). Returns a function that drains and closes the workers.
  */
 export async function startWorkers(c: Container): Promise<() => Promise<void>> {
   const jobs = assertRegistry(JOBS);
-  for (const s of SCHEDULES(c)) if (!jobs.has(s.job)) throw new Error(`schedule ${s.id} names unknown job ${s.job}`);
   const log = c.log.child({ category: 'jobs' });
   const connection = new Redis(c.config.REDIS_URL, { maxRetriesPerRequest: null });
+  connection.on('error', (err) => log.debug({ err }, 'worker redis error'));
 
   async function run(job: Job) {
     const def = jobs.get(job.name);
@@ -36,12 +41,20 @@ export async function startWorkers(c: Container): Promise<() => Promise<void>> {
     return w;
   });
 
-  for (const s of SCHEDULES(c)) {
-    await c.queues[jobs.get(s.job)!.queue].upsertJobScheduler(s.id, { every: s.every }, { name: s.job, data: {} });
-  }
+  // Scheduling goes through the worker's own connection, which waits out an outage.
+  const queues = createQueues(connection, c.config.REDIS_PREFIX, (err) => log.debug({ err }, 'scheduling queue error'));
+  const schedules = keepSchedules({ queues, schedules: c.schedules, log });
+  const ensure = () => schedules.ensure().catch((err) => log.warn({ err }, 'job schedules not checked; trying again later'));
+  await schedules.ensure();
+  connection.on('ready', ensure);
+  const timer = setInterval(ensure, Math.min(SCHEDULE_CHECK_MS, c.config.EVENT_SWEEP_INTERVAL_MS));
+  timer.unref();
 
   return async () => {
+    clearInterval(timer);
+    connection.off('ready', ensure);
     await Promise.all(workers.map((w) => w.close()));
+    await Promise.all(Object.values(queues).map((q) => q.close()));
     connection.disconnect();
   };
 }

@@ -73,7 +73,8 @@ export function createApp(c: Container): Express {
   app.get('/favicon.ico', (_req, res) => res.type('image/svg+xml').sendFile(path.join(root, 'public/img/icon.svg'), { maxAge: '1d' }));
   app.get('/public/vendor/chart.umd.js', (_req, res) => res.sendFile(path.join(root, 'node_modules/chart.js/dist/chart.umd.js'), { maxAge: '1d' }));
 
-  app.use(healthRouter({ db: c.db, redis: c.redis }));
+  const { EVENT_SWEEP_GRACE_MS: grace, EVENT_SWEEP_INTERVAL_MS: sweep } = c.config;
+  app.use(healthRouter({ db: c.db, redis: c.redis, queues: c.queues, schedules: c.schedules, staleAfterMs: grace + 2 * sweep }));
   app.use(webhookRouter({ intake: c.intake }));
   app.post(['/api/campaigns/:slug/donations', '/campaigns/:slug/donate'], donationRateLimit({ redis: c.redis, prefix: c.config.REDIS_PREFIX, perMinute: c.config.DONATION_RATE_LIMIT_PER_MINUTE }));
 

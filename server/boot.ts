@@ -54,10 +54,12 @@ export async function startService(config: Config, log: Logger, opts: { listen?:
 
   if (web) {
     http = createServer(createApp(container));
+    const sub = container.pubsub.duplicate();
+    sub.on('error', (err) => log.debug({ err }, 'redis subscriber error'));
     io = attachSocket({
       http,
       pub: container.pubsub,
-      sub: container.pubsub.duplicate(),
+      sub,
       prefix: config.REDIS_PREFIX,
       totals: container.totals,
       log,

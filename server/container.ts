@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import type { Knex } from 'knex';
 import { createQueues, withTimeout, type Queues } from '../jobs/queues.js';
 import { installationSecret } from './db/installation-secrets.js';
-import { JOBS } from '../jobs/registry.js';
+import { JOBS, SCHEDULES } from '../jobs/registry.js';
 import type { Config } from './config.js';
 import { DEFAULT_LANG, translator } from './lib/i18n.js';
 import type { Logger } from './lib/logger.js';
@@ -38,7 +38,7 @@ export async function createContainer(config: Config, log: Logger, db: Knex) {
   pubsub.on('error', (err) => log.debug({ err }, 'redis pubsub error'));
   await Promise.all([redis.connect(), pubsub.connect()]);
 
-  const queues: Queues = createQueues(redis, prefix);
+  const queues: Queues = createQueues(redis, prefix, (err) => log.debug({ err }, 'queue error'));
   const jobQueue = new Map(JOBS.map((j) => [j.name, j]));
   const enqueue: Enqueue = async (name, payload, jobId, opts) => {
     const def = jobQueue.get(name)!;
@@ -168,7 +168,7 @@ export async function createContainer(config: Config, log: Logger, db: Knex) {
   };
 
   return {
-    config, log, db, redis, pubsub, queues, enqueue, webhookSecret,
+    config, log, db, redis, pubsub, queues, enqueue, webhookSecret, schedules: SCHEDULES(config),
     ledger, auth, funds, totals, campaigns, provider, sandbox, donations, reserveMatch, intake, paymentEvents, fees, publisher, grants, matching: live,
     audit, approvals, limiter, reconciliation, pools, releases, pledges, statements, runs, purchasing,
 

@@ -1,6 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import type { z } from 'zod';
 import { regenerate } from '../../http/middleware/session.js';
+import { OUTAGE_RETRY_AFTER_SECONDS, outageOf } from '../../http/outage.js';
 import { requireStaff, requireUser } from '../../http/middleware/auth.js';
 import { issuesToFields } from '../../http/validation.js';
 import { AppError } from '../../lib/errors.js';
@@ -44,15 +45,22 @@ export function authPages(deps: { auth: AuthService; limiter: LoginLimiter; audi
     await deps.audit.record(auditContext(req, principalOf(user)), { action: 'auth.sign_in', subjectType: 'user', subjectId: user.id, after: { mfa } });
   }
 
-  r.get('/login', (req, res) => {
-    res.render('auth/login', { title: req.t('auth.login'), values: { next: req.query.next ?? '' }, errors: {} });
+  /** The login page saying plainly that sign-in is unavailable: Redis, which keeps sessions, is down. */
+  const unavailable = (req: Request, res: Response, values: Record<string, unknown>) =>
+    res.status(503).set('Retry-After', String(OUTAGE_RETRY_AFTER_SECONDS)).render('auth/login', { title: req.t('auth.login'), values, errors: {}, unavailable: true });
+
+  r.get('/login', async (req, res) => {
+    const values = { next: req.query.next ?? '' };
+    if (!(await limiter.available())) return unavailable(req, res, values);
+    res.render('auth/login', { title: req.t('auth.login'), values, errors: {} });
   });
 
   r.post('/login', async (req, res) => {
     const form = parseForm(req, res, LoginForm, 'auth/login', { title: req.t('auth.login') });
     if (!form) return;
     const ip = req.ip ?? 'unknown';
-    const wait = await limiter.retryAfter(form.email, ip);
+    const wait = await limiter.retryAfter(form.email, ip).catch((err) => (outageOf(err) ? null : Promise.reject(err)));
+    if (wait === null) return unavailable(req, res, { email: form.email, next: form.next });
     const again = (status: number, message: string) => res.status(status).render('auth/login', { title: req.t('auth.login'), values: { email: form.email, next: form.next }, errors: { form: message } });
     if (wait > 0) return again(429, lockedMessage(req, res, wait));
     const user = await auth.checkCredentials(form.email, form.password);

@@ -3,7 +3,7 @@ import type { WebhookIntake } from './webhook-intake.js';
 
 /**
  * `POST /webhooks/stripe`: the raw body is kept for signature verification. A missing or bad
- * signature is a 400 and stores nothing; a stored event is a 200; a database failure is a 500,
+ * signature is a 400 and stores nothing; a stored event is a 200; PostgreSQL down is a 503,
  * so Stripe delivers again.
  */
 export function webhookRouter(deps: { intake: WebhookIntake }): Router {

@@ -1,0 +1,70 @@
+import { expect } from 'chai';
+import express from 'express';
+import { Redis } from 'ioredis';
+import knex from 'knex';
+import pg from 'pg';
+import supertest from 'supertest';
+import { errorHandler } from '../../server/http/middleware/error-handler.js';
+import { i18n } from '../../server/http/middleware/i18n.js';
+import { outageOf } from '../../server/http/outage.js';
+import { h } from '../helpers/harness.js';
+import { freePort } from '../helpers/redis-server.js';
+
+/** knex's own warnings about the refused connections the tests make on purpose. */
+const quiet = { warn: () => undefined, error: () => undefined, debug: () => undefined, deprecate: () => undefined };
+
+const caught = async (fn: () => Promise<unknown>): Promise<unknown> => fn().then(() => expect.fail('expected an error'), (err: unknown) => err);
+
+describe('outages answer 503, other errors do not', () => {
+  it('when PostgreSQL refuses connections, drops one mid-session or the pool times out, then the error is a database outage', async () => {
+    const port = await freePort();
+    const refused = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/x` });
+    expect(outageOf(await caught(() => refused.connect()))).to.equal('database');
+
+    const pool = knex({ client: 'pg', connection: `postgres://postgres@127.0.0.1:${port}/x`, pool: { min: 0, max: 1 }, acquireConnectionTimeout: 300, log: quiet });
+    expect(outageOf(await caught(() => pool.raw('SELECT 1')))).to.equal('database');
+    await pool.destroy();
+
+    const client = new pg.Client({ connectionString: h().config.DATABASE_URL });
+    client.on('error', () => undefined);
+    await client.connect();
+    const { rows } = await client.query('SELECT pg_backend_pid() AS pid');
+    await h().db.raw('SELECT pg_terminate_backend(?)', [rows[0].pid]);
+    expect(outageOf(await caught(() => client.query('SELECT 1'))), 'a backend terminated as by a restart').to.equal('database');
+    await client.end().catch(() => undefined);
+  });
+
+  it('when Redis cannot be reached by the fail-fast client, then the error is a Redis outage', async () => {
+    const redis = new Redis(`redis://127.0.0.1:${await freePort()}`, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: true, retryStrategy: () => null });
+    redis.on('error', () => undefined);
+    await redis.connect().catch(() => undefined);
+    expect(outageOf(await caught(() => redis.get('x')))).to.equal('redis');
+    redis.disconnect();
+  });
+
+  it('when the error is a bug or bad SQL, then it is no outage', async () => {
+    expect(outageOf(await caught(() => h().db.raw('SELEC 1')))).to.equal(null);
+    expect(outageOf(await caught(() => h().db.raw('SELECT 1/0')))).to.equal(null);
+    expect(outageOf(new TypeError("Cannot read properties of undefined (reading 'id')"))).to.equal(null);
+    expect(outageOf(undefined)).to.equal(null);
+  });
+
+  it('when a request meets an outage, then JSON clients get 503 {error} and pages get a 503 page, both with Retry-After', async () => {
+    const dead = knex({ client: 'pg', connection: `postgres://postgres@127.0.0.1:${await freePort()}/x`, pool: { min: 0, max: 1 }, acquireConnectionTimeout: 300, log: quiet });
+    const app = express().use(i18n());
+    app.get(['/api/thing', '/thing'], async () => dead('campaigns').first());
+    app.get('/bug', () => {
+      throw new Error('a plain bug');
+    });
+    app.set('views', `${import.meta.dirname}/../../views`).set('view engine', 'ejs').use(errorHandler);
+    const json = await supertest(app).get('/api/thing').expect(503);
+    expect(json.headers['retry-after']).to.equal('10');
+    expect(json.body.error.code).to.equal('service_unavailable');
+    expect(json.body.error.message).to.match(/数据库/);
+    const page = await supertest(app).get('/thing').set('Accept', 'text/html').expect(503);
+    expect(page.headers['retry-after']).to.equal('10');
+    expect(page.text).to.include('服务暂时不可用');
+    await supertest(app).get('/bug').expect(500);
+    await dead.destroy();
+  });
+});
