@@ -9,6 +9,8 @@ import { sessionPrincipal } from './http/middleware/auth.js';
 import { csrf } from './http/middleware/csrf.js';
 import { errorHandler, notFound } from './http/middleware/error-handler.js';
 import { i18n } from './http/middleware/i18n.js';
+import { formGuard, inputGuard } from './http/middleware/input-guard.js';
+import { jsonBody } from './http/middleware/json-body.js';
 import { donationRateLimit } from './http/middleware/rate-limit.js';
 import { requestLog } from './http/middleware/request-log.js';
 import { sessions } from './http/middleware/session.js';
@@ -61,6 +63,7 @@ export function createApp(c: Container): Express {
   app.use(requestLog(c.log));
   app.use(metrics.observe);
   app.use(i18n());
+  app.use(inputGuard);
   app.use((_req, res, next) => {
     res.locals.money = format;
     res.locals.cstTime = (iso: string) => new Date(Date.parse(iso) + 8 * 3_600_000).toISOString().slice(11, 16);
@@ -79,7 +82,7 @@ export function createApp(c: Container): Express {
   app.post(['/api/campaigns/:slug/donations', '/campaigns/:slug/donate'], donationRateLimit({ redis: c.redis, prefix: c.config.REDIS_PREFIX, perMinute: c.config.DONATION_RATE_LIMIT_PER_MINUTE }));
 
   const api = express.Router();
-  api.use(express.json({ limit: '64kb' }));
+  api.use(jsonBody({ limit: '64kb' }));
   api.use(campaignsApi({ campaigns: c.campaigns, auth: c.auth, audit: c.audit, matchState: (row) => c.matching.state(row) }));
   api.use(donationsApi({ donations: c.donations, provider: c.provider, auth: c.auth, approvals: c.approvals, audit: c.audit, maxAmount: c.config.DONATION_MAX_AMOUNT, publicUrl: c.config.publicUrl }));
   api.use(ledgerRouter({ db: c.db, auth: c.auth, approvals: c.approvals, audit: c.audit }));
@@ -100,7 +103,7 @@ export function createApp(c: Container): Express {
   app.use(sessions({ redis: c.redis, prefix: c.config.REDIS_PREFIX, secret: c.config.SESSION_SECRET, secure }));
   app.use(express.urlencoded({ extended: false, limit: '64kb' }));
   const forms = csrf({ secret: c.config.SESSION_SECRET, secure });
-  app.use(forms.expose, forms.protect);
+  app.use(forms.expose, forms.protect, formGuard);
   app.use(sessionPrincipal(c.auth));
   app.use((req, res, next) => {
     res.locals.flash = req.session?.flash ?? [];

@@ -1,6 +1,8 @@
 import { AgreementInput, CommitteeInput, FundCreate, GovernmentAllocation, Invoice, Receipt } from '../modules/funds/index.js';
+import { ApprovalDecision, ApprovalListQuery } from '../modules/approvals/index.js';
+import { Adjustment } from '../modules/ledger/index.js';
 import { ExceptionResolve, RunRequest, SandboxPayoutRequest } from '../modules/reconciliation/index.js';
-import { bearer, body, errors, json, paging, path, query } from './openapi-parts.js';
+import { bearer, body, errors, json, paging, path, query, schema } from './openapi-parts.js';
 
 /** Schemas of the money loop: pools, payouts, exceptions. */
 export const financeSchemas = {
@@ -30,6 +32,12 @@ export const financeSchemas = {
   },
 };
 
+/** The approval list's query parameters, from the schema that parses them. */
+function approvalFilters() {
+  const { properties } = schema(ApprovalListQuery) as { properties: Record<string, object> };
+  return Object.entries(properties).map(([name, s]) => query(name, s));
+}
+
 /** Paths of community funds, pools, pledges, statements, periods and reconciliation. */
 export function financePaths() {
   return {
@@ -51,6 +59,10 @@ export function financePaths() {
     '/api/grants/{id}/receipts': { post: { summary: "Record the sponsor's payment by hand (finance, admin)", security: bearer, parameters: [path('id')], requestBody: body(Receipt), responses: { '201': json({ type: 'object' }, 'receipt'), ...errors(400, 401, 403, 404, 409) } } },
     '/api/pledges/bank-statement': { post: { summary: 'Import a bank statement (text/csv: date,amount,reference[,payer]); lines naming an invoice become receipts', security: bearer, requestBody: { required: true, content: { 'text/csv': { schema: { type: 'string' } }, 'application/json': { schema: { type: 'object', properties: { csv: { type: 'string' } } } } } }, responses: { '200': json({ type: 'object' }, 'matched, duplicates, unmatched'), ...errors(400, 401, 403) } } },
     '/api/finance/management-costs': { get: { summary: 'C-7 figures and warnings for a year (readers)', security: bearer, parameters: [query('year', { type: 'integer' })], responses: { '200': json({ type: 'object' }, 'figures'), ...errors(401, 403) } } },
+    '/api/ledger/adjustments': { post: { summary: 'Ask for an adjusting journal between two accounts of the same currency (finance, admin); a second person approves under /api/approvals', security: bearer, requestBody: body(Adjustment), responses: { '202': json({ type: 'object' }, 'pending approval'), ...errors(400, 401, 403, 409) } } },
+    '/api/approvals': { get: { summary: 'Four-eyes requests: refunds, grant activations, adjusting journals, awards, tranche payments (finance, admin, auditor); paged', security: bearer, parameters: approvalFilters(), responses: { '200': json({ type: 'array', items: { type: 'object' } }, 'approvals'), ...errors(400, 401, 403) } } },
+    '/api/approvals/{id}/approve': { post: { summary: 'Approve, which carries the request out; never by the person who asked (four eyes). Grant activations need an admin', security: bearer, parameters: [path('id')], requestBody: body(ApprovalDecision), responses: { '200': json({ type: 'object' }, 'decided'), ...errors(400, 401, 403, 404, 409) } } },
+    '/api/approvals/{id}/reject': { post: { summary: 'Reject: nothing is carried out', security: bearer, parameters: [path('id')], requestBody: body(ApprovalDecision), responses: { '200': json({ type: 'object' }, 'decided'), ...errors(400, 401, 403, 404, 409) } } },
     '/api/ledger/periods': {
       get: { summary: 'Closed accounting periods', security: bearer, responses: { '200': json({ type: 'array' }, 'periods'), ...errors(401, 403) } },
       post: { summary: 'Close a month that has ended (finance, admin); no journal is posted into it afterwards', security: bearer, requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['period'], properties: { period: { type: 'string', pattern: '^\\d{4}-(0[1-9]|1[0-2])$' } } } } } }, responses: { '201': json({ type: 'object' }, 'closed'), ...errors(400, 401, 403, 409) } },

@@ -1,7 +1,9 @@
-import type { z } from 'zod';
-import { ValidationError } from '../lib/errors.js';
+import type { Request } from 'express';
+import { z } from 'zod';
+import { NotFoundError, ValidationError } from '../lib/errors.js';
 import type { Translate } from '../lib/i18n.js';
 import { format } from '../lib/money.js';
+import { idParam, pathText, PG_INT_MAX } from './schemas.js';
 
 type Issue = z.core.$ZodIssue;
 
@@ -54,4 +56,23 @@ export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, t: 
   const r = schema.safeParse(value);
   if (!r.success) throw new ValidationError(issuesToFields(r.error.issues, t));
   return r.data;
+}
+
+/**
+ * A numeric id from the URL path (`:id`, `:street`, `:app`), range-checked: anything but a whole
+ * number from 1 to `max` is a 400 naming the parameter, so it never reaches PostgreSQL.
+ */
+export function pathId(req: Request, param: string, max = PG_INT_MAX): number {
+  return parseOrThrow(z.object({ [param]: idParam(max) }), { [param]: req.params[param] }, req.t)[param] as number;
+}
+
+/**
+ * A name from the URL path (slug, uuid, payout id). Text PostgreSQL cannot hold (a NUL, a lone
+ * surrogate, over 200 characters) is a 400 naming the parameter; a well-formed string that does
+ * not fit `pattern` cannot name anything, so it is a 404 for `what`.
+ */
+export function pathName(req: Request, param: string, pattern: RegExp, what: string): string {
+  const value = parseOrThrow(z.object({ [param]: pathText }), { [param]: req.params[param] }, req.t)[param] as string;
+  if (!pattern.test(value)) throw new NotFoundError(what);
+  return value;
 }

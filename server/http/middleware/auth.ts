@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import { ForbiddenError, UnauthorizedError } from '../../lib/errors.js';
-import { MFA_ROLES, principalOf, type AuthService } from '../../modules/auth/index.js';
+import { MFA_ROLES, mayAttempt, principalOf, type Action, type AuthService } from '../../modules/auth/index.js';
+import { heldBodyProblem } from './json-body.js';
 
 /**
  * Reads `Authorization: Bearer <token>` and sets `req.principal`, or answers 401.
@@ -14,6 +15,19 @@ export function requireToken(auth: AuthService): RequestHandler {
     if (!principal) throw new UnauthorizedError('errors.token_invalid');
     req.principal = principal;
     next();
+  };
+}
+
+/**
+ * After `requireToken`: the coarse check, before any input is read. The caller's
+ * role must be able to do one of `actions` at all (on its own street, sponsor or organisation),
+ * else 403. Only then is a held-back body problem (not JSON, NUL, lone surrogate) answered, as a
+ * 400. Checks that need the body or the row (which street?) stay in the service, after validation.
+ */
+export function permit(...actions: Action[]): RequestHandler {
+  return (req, _res, next) => {
+    if (!actions.some((a) => mayAttempt(req.principal, a))) throw new ForbiddenError();
+    next(heldBodyProblem(req));
   };
 }
 

@@ -16,7 +16,7 @@ export const unavailable = (service: 'database' | 'redis') => new AppError(503, 
 
 /** True when the client should get JSON: API and webhook paths, or a client that prefers JSON. */
 export function wantsJson(req: Parameters<RequestHandler>[0]): boolean {
-  if (req.path.startsWith('/api/') || req.path.startsWith('/webhooks/') || req.path === '/healthz') return true;
+  if (req.path.startsWith('/api/') || req.path.startsWith('/webhooks/') || req.path === '/healthz' || req.path === '/readyz') return true;
   return req.accepts(['html', 'json']) === 'json';
 }
 

@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { regenerate } from '../../http/middleware/session.js';
 import { OUTAGE_RETRY_AFTER_SECONDS, outageOf } from '../../http/outage.js';
 import { requireStaff, requireUser } from '../../http/middleware/auth.js';
+import { idOrZero } from '../../http/schemas.js';
 import { issuesToFields } from '../../http/validation.js';
 import { AppError } from '../../lib/errors.js';
 import { auditContext, type Audit } from '../audit/index.js';
@@ -178,8 +179,8 @@ export function authPages(deps: { auth: AuthService; limiter: LoginLimiter; audi
   });
 
   r.post('/account/tokens/:id/revoke', requireStaff, async (req, res) => {
-    const id = Number(req.params.id);
-    if (Number.isSafeInteger(id) && (await auth.revokeToken(req.principal!.userId!, id))) {
+    const id = idOrZero(req.params.id);
+    if (id && (await auth.revokeToken(req.principal!.userId!, id))) {
       await deps.audit.record(auditContext(req), { action: 'account.token_revoked', subjectType: 'api_token', subjectId: id, after: { revoked: true } });
     }
     res.redirect(303, '/account');

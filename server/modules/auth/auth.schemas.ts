@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { plainText } from '../../http/schemas.js';
+import { idParam, plainText } from '../../http/schemas.js';
 import { PUBLISHED_DEMO_PASSWORD } from './demo-secrets.js';
 import { PASSWORD_MIN } from './passwords.js';
 import { ROLES } from './roles.js';
@@ -8,7 +8,7 @@ const email = z.string().trim().toLowerCase().pipe(z.email({ error: 'validation.
 /** A password a user may set: long enough, and never the demo's published one. */
 const password = z.string().min(PASSWORD_MIN, { error: 'validation.password_short' }).max(200)
   .refine((p) => p !== PUBLISHED_DEMO_PASSWORD, { error: 'validation.password_published' });
-const formId = z.preprocess((v) => (v === '' || v === undefined ? undefined : v), z.coerce.number().int().positive().optional());
+const formId = z.preprocess((v) => (v === '' || v === undefined ? undefined : v), idParam().optional());
 
 export const LoginForm = z.object({ email, password: z.string().min(1).max(200), next: z.string().max(500).optional() });
 export const TotpForm = z.object({ code: z.string().trim().regex(/^\d{6}$/, { error: 'validation.totp' }), next: z.string().max(500).optional() });

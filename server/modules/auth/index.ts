@@ -1,5 +1,5 @@
 export { createAuthService, hashToken, generateToken, principalOf, type AuthService } from './auth.service.js';
-export { can, type Action, type Subject } from './policies.js';
+export { can, mayAttempt, type Action, type Subject } from './policies.js';
 export { ROLES, STAFF_ROLES, MFA_ROLES, SYSTEM_PRINCIPAL, type Role, type Principal } from './roles.js';
 export { totp } from './totp.js';
 export { PASSWORD_MIN } from './passwords.js';

@@ -138,3 +138,14 @@ export function can(p: Principal | undefined, action: Action, subject: Subject =
   if (p.role === 'social_org' && OWN_ORGANISATION.includes(action)) return subject.organisationId != null && subject.organisationId === p.organisationId;
   return false;
 }
+
+/**
+ * The coarse check a route makes before it reads any input: could this principal do `action` at
+ * all, on something of its own (its street, sponsor, organisation)? A street officer may create
+ * campaigns (in its street), so it passes here and the fine check with the real subject comes
+ * after validation; a sponsor never may, so it gets its 403 before its body is looked at.
+ */
+export function mayAttempt(p: Principal | undefined, action: Action): boolean {
+  if (!p) return false;
+  return can(p, action, { streetId: p.streetId, sponsorId: p.sponsorId, organisationId: p.organisationId });
+}

@@ -1,14 +1,13 @@
 import { Router, type RequestHandler } from 'express';
-import { optionalToken, requireToken } from '../../http/middleware/auth.js';
+import { optionalToken, permit, requireToken } from '../../http/middleware/auth.js';
 import { pager, setPaginationHeaders } from '../../http/pagination.js';
-import { parseOrThrow } from '../../http/validation.js';
+import { parseOrThrow, pathName } from '../../http/validation.js';
 import { can, type AuthService } from '../auth/index.js';
 import { isAccepting, presentCampaign } from './campaigns.presenter.js';
 import { CampaignCreate, CampaignListQuery, CampaignTransition, CampaignUpdate, SLUG } from './campaigns.schemas.js';
 import { auditContext, type Audit } from '../audit/index.js';
 import { transitionAction, type CampaignsService } from './campaigns.service.js';
 import type { CampaignRow } from './campaigns.repo.js';
-import { NotFoundError } from '../../lib/errors.js';
 
 /** One line of a campaign's public donation list, supplied by the donations module. */
 export interface PublicDonation { display_name: string; amount: number; message: string | null; at: string }
@@ -30,15 +29,14 @@ export function campaignsApi(deps: { campaigns: CampaignsService; auth: AuthServ
   });
 
   r.get('/campaigns/:slug', optionalToken(deps.auth), async (req, res) => {
-    const slug = String(req.params.slug);
-    if (!SLUG.test(slug)) throw new NotFoundError('campaign');
+    const slug = pathName(req, 'slug', SLUG, 'campaign');
     const peek = await campaigns.getBySlug(slug, { includeDraft: true });
     const c = peek.status === 'live' || peek.status === 'closed' || can(req.principal, 'campaign.read_draft', { streetId: peek.street_id }) ? peek : await campaigns.getBySlug(slug);
     const totals = await campaigns.totals.get([c.id]);
     res.json({ ...presentCampaign(c, totals.get(c.id)!, req.lang), ...(deps.matchState ? { match: await deps.matchState(c) } : {}) });
   });
 
-  r.post('/campaigns', requireToken(deps.auth), async (req, res) => {
+  r.post('/campaigns', requireToken(deps.auth), permit('campaign.create'), async (req, res) => {
     const input = parseOrThrow(CampaignCreate, req.body, req.t);
     const c = await campaigns.create(req.principal!, input, req.t);
     const totals = await campaigns.totals.refresh(c.id);
@@ -47,17 +45,19 @@ export function campaignsApi(deps: { campaigns: CampaignsService; auth: AuthServ
     res.status(201).location(`/api/campaigns/${c.slug}`).json(body);
   });
 
-  r.patch('/campaigns/:slug', requireToken(deps.auth), async (req, res) => {
+  r.patch('/campaigns/:slug', requireToken(deps.auth), permit('campaign.edit'), async (req, res) => {
+    const slug = pathName(req, 'slug', SLUG, 'campaign');
     const patch = parseOrThrow(CampaignUpdate, req.body ?? {}, req.t);
-    const { before, after } = await campaigns.update(req.principal!, String(req.params.slug), patch);
+    const { before, after } = await campaigns.update(req.principal!, slug, patch);
     await deps.audit.record(auditContext(req), { action: 'campaign.updated', subjectType: 'campaign', subjectId: after.slug, before, after });
     res.json(presentCampaign(after, (await campaigns.totals.get([after.id])).get(after.id)!, req.lang));
   });
 
   /** The workflow: draft → review → live → closed. */
-  r.post('/campaigns/:slug/transition', requireToken(deps.auth), async (req, res) => {
+  r.post('/campaigns/:slug/transition', requireToken(deps.auth), permit('campaign.submit', 'campaign.publish', 'campaign.close'), async (req, res) => {
+    const slug = pathName(req, 'slug', SLUG, 'campaign');
     const { to } = parseOrThrow(CampaignTransition, req.body ?? {}, req.t);
-    const { before, after } = await campaigns.transition(req.principal!, String(req.params.slug), to);
+    const { before, after } = await campaigns.transition(req.principal!, slug, to);
     await deps.audit.record(auditContext(req), { action: transitionAction(to), subjectType: 'campaign', subjectId: after.slug, before: { status: before.status }, after: { status: after.status } });
     res.json(presentCampaign(after, (await campaigns.totals.get([after.id])).get(after.id)!, req.lang));
   });
@@ -86,9 +86,7 @@ export function campaignsPages(deps: { campaigns: CampaignsService; recentDonati
   r.get('/campaigns', list);
 
   r.get('/campaigns/:slug', async (req, res) => {
-    const slug = String(req.params.slug);
-    if (!SLUG.test(slug)) throw new NotFoundError('campaign');
-    const c = await campaigns.getBySlug(slug);
+    const c = await campaigns.getBySlug(pathName(req, 'slug', SLUG, 'campaign'));
     const totals = (await campaigns.totals.get([c.id])).get(c.id)!;
     res.render('campaigns/show', {
       title: c.title,

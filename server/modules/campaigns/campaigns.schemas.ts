@@ -1,21 +1,23 @@
 import { z } from 'zod';
-import { currency, fen, isoDate, pagination, plainText } from '../../http/schemas.js';
+import { currency, dbId, fen, isoDate, pagination, PG_INT_MAX, plainText, safeText, slug, SLUG_PATTERN } from '../../http/schemas.js';
 
 export const CAMPAIGN_STATUSES = ['draft', 'review', 'live', 'closed'] as const;
-export const SLUG = /^[a-z0-9][a-z0-9-]{1,62}$/;
+export const SLUG = SLUG_PATTERN;
+/** A street named by its code in a body or a filter. */
+const streetCode = z.string().regex(/^[a-z0-9-]{2,64}$/, { error: 'validation.slug' });
 
 /** `POST /api/campaigns`. `street` is a street id or code; `fund` picks a fund directly. */
 export const CampaignCreate = z
   .object({
-    slug: z.string().regex(SLUG, { error: 'validation.slug' }),
+    slug,
     title: plainText(120).pipe(z.string().min(2)),
-    story: z.string().max(20_000).default(''),
+    story: safeText(20_000).default(''),
     goal: fen(10_000_000_000),
     currency: currency.default('CNY'),
-    street: z.union([z.number().int().positive(), z.string().regex(/^[a-z0-9-]{2,64}$/)]).optional(),
-    fund: z.number().int().positive().optional(),
+    street: z.union([dbId(), streetCode]).optional(),
+    fund: dbId().optional(),
     /** The social organisation running the campaign, for per-organisation caps and sanctions. */
-    organisation: z.number().int().positive().optional(),
+    organisation: dbId().optional(),
     starts_at: isoDate.optional(),
     ends_at: isoDate,
     status: z.enum(['draft', 'live']).default('draft'),
@@ -27,7 +29,7 @@ export type CampaignCreateInput = z.infer<typeof CampaignCreate>;
 /** Editable fields of a draft or in-review campaign. */
 export const CampaignUpdate = z.object({
   title: plainText(120).pipe(z.string().min(2)).optional(),
-  story: z.string().max(20_000).optional(),
+  story: safeText(20_000).optional(),
   goal: fen(10_000_000_000).optional(),
   starts_at: isoDate.optional(),
   ends_at: isoDate.optional(),
@@ -37,11 +39,16 @@ export type CampaignUpdateInput = z.infer<typeof CampaignUpdate>;
 /** `POST /api/campaigns/:slug/transition`. */
 export const CampaignTransition = z.object({ to: z.enum(CAMPAIGN_STATUSES) });
 
+/** A street filter: its code, or its id (digits only), which must fit a PostgreSQL `integer`. */
+const streetFilter = z.string().regex(/^[a-z0-9-]{1,64}$/, { error: 'validation.slug' }).superRefine((s, ctx) => {
+  if (/^\d+$/.test(s) && Number(s) > PG_INT_MAX) ctx.addIssue({ code: 'too_big', origin: 'number', maximum: PG_INT_MAX, inclusive: true, input: s, message: 'validation.too_big' });
+});
+
 /** `GET /api/campaigns` filters. */
 export const CampaignListQuery = z.object({
   status: z.enum(CAMPAIGN_STATUSES).optional(),
-  street: z.string().regex(/^[a-z0-9-]{1,64}$/).optional(),
-  q: z.string().trim().max(60).optional(),
+  street: streetFilter.optional(),
+  q: safeText(60).trim().optional(),
   ...pagination,
 });
 export type CampaignListQueryInput = z.infer<typeof CampaignListQuery>;

@@ -3,6 +3,7 @@ import { AppError } from '../../lib/errors.js';
 import type { Container } from '../../container.js';
 import { allow, audited, flashTo, pagerLinks } from './console-helpers.js';
 import { one } from './form-values.js';
+import { idOrZero, PG_BIGINT_ID_MAX } from '../../http/schemas.js';
 
 /** Pending four-eyes approvals, and the risk queue of held matches. */
 export function approvalsConsole(c: Container): Router {
@@ -18,8 +19,8 @@ export function approvalsConsole(c: Container): Router {
 
   r.post('/console/approvals/:id/:decision', async (req, res) => {
     const decision = req.params.decision === 'approve' ? 'approve' : req.params.decision === 'reject' ? 'reject' : null;
-    const id = Number(req.params.id);
-    if (!decision || !Number.isSafeInteger(id)) throw new AppError(404, 'not_found', 'errors.not_found');
+    const id = idOrZero(req.params.id);
+    if (!decision || !id) throw new AppError(404, 'not_found', 'errors.not_found');
     try {
       const a = await c.approvals.decide(req.principal!, id, decision, one(req.body?.note));
       await audited(c, req, { action: decision === 'approve' ? 'approval.approved' : 'approval.rejected', subjectType: 'approval', subjectId: id, after: { kind: a.kind, status: a.status, result: a.result } });
@@ -39,8 +40,8 @@ export function approvalsConsole(c: Container): Router {
   r.post('/console/risk/:id/:decision', async (req, res) => {
     allow(req, 'risk.decide');
     const decision = req.params.decision === 'confirm' ? 'confirm' : req.params.decision === 'release' ? 'release' : null;
-    const id = Number(req.params.id);
-    if (!decision || !Number.isSafeInteger(id)) throw new AppError(404, 'not_found', 'errors.not_found');
+    const id = idOrZero(req.params.id, PG_BIGINT_ID_MAX);
+    if (!decision || !id) throw new AppError(404, 'not_found', 'errors.not_found');
     const result = await c.matching.decideHold(id, decision, one(req.body?.note));
     await audited(c, req, { action: decision === 'confirm' ? 'risk.hold_confirmed' : 'risk.hold_released', subjectType: 'match_allocation', subjectId: id, after: result });
     flashTo(req, res, '/console/risk', req.t('console.saved'));

@@ -7,6 +7,7 @@ import { geoRepo } from '../geo/index.js';
 import { PurchasingSchemas, SCORECARD } from '../purchasing/index.js';
 import { audited, consoleStep, flashTo, pagerLinks } from './console-helpers.js';
 import { cstLocal, one, wholeNumber, yuan } from './form-values.js';
+import { idOrZero } from '../../http/schemas.js';
 
 const { AwardRequest, CallCreate, CallListQuery, EvaluationInput, ObjectionReply } = PurchasingSchemas;
 
@@ -80,7 +81,7 @@ export function callsConsole(c: Container): Router {
   }
 
   r.get('/console/calls/:id', async (req, res) => {
-    res.render('console/call', await detail(req, Number(req.params.id) || 0));
+    res.render('console/call', await detail(req, idOrZero(req.params.id)));
   });
 
   /** Runs one step; a refusal comes back as a message on the call's page. */
@@ -89,7 +90,7 @@ export function callsConsole(c: Container): Router {
     again: async (status, errors) => res.status(status).render('console/call', await detail(req, id, { values: req.body ?? {}, errors })),
   }, run);
 
-  const callId = (req: Request) => Number(req.params.id) || 0;
+  const callId = (req: Request) => idOrZero(req.params.id);
   r.post('/console/calls/:id/publish', (req, res) => step(req, res, callId(req), 'call.published', () => calls.publish(req.principal!, callId(req))));
   r.post('/console/calls/:id/review', (req, res) => step(req, res, callId(req), 'call.review_opened', async () => reviews.open(req.principal!, await calls.mustFind(callId(req)))));
   r.post('/console/calls/:id/close-review', (req, res) => step(req, res, callId(req), 'call.review_closed', async () => reviews.close(req.principal!, await calls.mustFind(callId(req)))));
@@ -102,25 +103,25 @@ export function callsConsole(c: Container): Router {
   }));
 
   r.post('/console/objections/:id/reply', async (req, res) => {
-    const back = Number(one(req.body?.call)) || 0;
+    const back = idOrZero(one(req.body?.call));
     await step(req, res, back, 'objection.replied', async () => {
       const parsed = ObjectionReply.safeParse({ reply: one(req.body?.reply) });
       if (!parsed.success) throw new AppError(400, 'validation_failed', 'errors.validation', { fields: issuesToFields(parsed.error.issues, req.t) });
-      return notices.reply(req.principal!, Number(req.params.id) || 0, parsed.data.reply);
+      return notices.reply(req.principal!, idOrZero(req.params.id), parsed.data.reply);
     });
   });
 
   r.post('/console/tranches/:id/pay', async (req, res) => {
-    await step(req, res, Number(one(req.body?.call)) || 0, 'tranche.payment_requested', () => contracts.requestTranche(req.principal!, Number(req.params.id) || 0));
+    await step(req, res, idOrZero(one(req.body?.call)), 'tranche.payment_requested', () => contracts.requestTranche(req.principal!, idOrZero(req.params.id)));
   });
 
   r.post('/console/contracts/:id/evaluations/:stage', async (req, res) => {
     const b = req.body ?? {};
-    await step(req, res, Number(one(b.call)) || 0, 'evaluation.input_given', async () => {
+    await step(req, res, idOrZero(one(b.call)), 'evaluation.input_given', async () => {
       const parsed = EvaluationInput.safeParse({ party: one(b.party), scores: Object.fromEntries(card.map((k) => [k, wholeNumber(b[k])])), ...(one(b.comment) ? { comment: one(b.comment) } : {}) });
       if (!parsed.success) throw new AppError(400, 'validation_failed', 'errors.validation', { fields: issuesToFields(parsed.error.issues, req.t) });
       const stage = req.params.stage === 'final' ? 'final' : 'midterm';
-      return evaluations.give(req.principal!, Number(req.params.id) || 0, stage, parsed.data, req.t);
+      return evaluations.give(req.principal!, idOrZero(req.params.id), stage, parsed.data, req.t);
     });
   });
 

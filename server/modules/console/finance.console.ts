@@ -1,7 +1,7 @@
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { sendCsv } from '../../http/csv.js';
-import { isoDate, pagination } from '../../http/schemas.js';
+import { idOrZero, isoDate, pagination } from '../../http/schemas.js';
 import { issuesToFields } from '../../http/validation.js';
 import { AppError } from '../../lib/errors.js';
 import type { Container } from '../../container.js';
@@ -67,7 +67,7 @@ export function financeConsole(c: Container): Router {
   /** A resolution is asked for here and approved by a second person under Approvals. */
   r.post('/console/finance/exceptions/:id/resolve', async (req, res) => {
     allow(req, 'reconciliation.resolve');
-    const id = Number(req.params.id);
+    const id = idOrZero(req.params.id);
     const b = req.body ?? {};
     const amount = one(b.amount_yuan);
     const parsed = ExceptionResolve.safeParse({ note: one(b.note), ...(amount ? { adjustment: { debit: one(b.debit), credit: one(b.credit), amount: yuan(amount) } } : {}) });

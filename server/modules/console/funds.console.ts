@@ -6,6 +6,7 @@ import type { Container } from '../../container.js';
 import { AgreementInput, CommitteeInput } from '../funds/index.js';
 import { allow, audited, flashTo } from './console-helpers.js';
 import { one } from './form-values.js';
+import { idOrZero } from '../../http/schemas.js';
 
 const day = /^\d{4}-\d{2}-\d{2}$/;
 const PeriodQuery = z.object({ from: z.string().regex(day).optional().catch(undefined), to: z.string().regex(day).optional().catch(undefined) });
@@ -34,7 +35,7 @@ export function fundsConsole(c: Container): Router {
     return { title: fund.name, fund, statement, period, values: { committee: committeeText, ...(fund.agreement ? { ...fund.agreement, signed_on: new Date(fund.agreement.signed_on).toISOString().slice(0, 10) } : {}) }, errors: {}, form: null, ...extra };
   }
 
-  const fundId = (req: Request) => Number(req.params.id) || 0;
+  const fundId = (req: Request) => idOrZero(req.params.id);
 
   r.get('/console/funds/:id', async (req, res) => {
     res.render('console/fund', await view(req, fundId(req)));

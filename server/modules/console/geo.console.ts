@@ -1,6 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { plainText } from '../../http/schemas.js';
+import { idParam, plainText } from '../../http/schemas.js';
 import { issuesToFields } from '../../http/validation.js';
 import { isUniqueViolation } from '../../db/pg-errors.js';
 import type { Container } from '../../container.js';
@@ -10,8 +10,8 @@ import { allow, audited, flashTo } from './console-helpers.js';
 const code = z.string().trim().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, { error: 'validation.slug' });
 const name = plainText(60).pipe(z.string().min(2));
 const StreetForm = z.object({ code, name, name_en: plainText(80).optional() });
-const CommunityForm = z.object({ street_id: z.coerce.number().int().positive(), code, name, name_en: plainText(80).optional() });
-const FundForm = z.object({ street_id: z.coerce.number().int().positive(), code, name: plainText(120).pipe(z.string().min(2)), name_en: plainText(160).optional() });
+const CommunityForm = z.object({ street_id: idParam(), code, name, name_en: plainText(80).optional() });
+const FundForm = z.object({ street_id: idParam(), code, name: plainText(120).pipe(z.string().min(2)), name_en: plainText(160).optional() });
 
 /** Streets, communities and community funds: read for finance, auditors and a street's officer; changed by admins. */
 export function geoConsole(c: Container): Router {

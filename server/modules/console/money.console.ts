@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { z } from 'zod';
 import { sendCsv } from '../../http/csv.js';
-import { plainText } from '../../http/schemas.js';
+import { idParam, plainText } from '../../http/schemas.js';
 import { issuesToFields } from '../../http/validation.js';
 import { AppError } from '../../lib/errors.js';
 import type { Container } from '../../container.js';
@@ -14,9 +14,9 @@ import { one, yuan } from './form-values.js';
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'validation.date' }).transform((s) => new Date(`${s}T00:00:00+08:00`));
 const reference = z.string().trim().regex(/^[\w./:#-]{3,80}$/, { error: 'validation.reference' });
 const amount = z.number({ error: 'validation.amount_integer' }).int({ error: 'validation.amount_integer' }).min(1, { error: 'validation.amount_min' });
-const InvoiceForm = z.object({ grant_id: z.coerce.number().int().positive(), number: reference, amount, issued_on: day, due_on: day.optional() });
-const ReceiptForm = z.object({ grant_id: z.coerce.number().int().positive(), reference, amount, received_on: day, invoice: reference.optional() });
-const GovernmentForm = z.object({ street_id: z.coerce.number().int().positive(), reference, amount, received_on: day, memo: plainText(300).optional() });
+const InvoiceForm = z.object({ grant_id: idParam(), number: reference, amount, issued_on: day, due_on: day.optional() });
+const ReceiptForm = z.object({ grant_id: idParam(), reference, amount, received_on: day, invoice: reference.optional() });
+const GovernmentForm = z.object({ street_id: idParam(), reference, amount, received_on: day, memo: plainText(300).optional() });
 const PeriodForm = z.object({ period: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, { error: 'validation.period' }) });
 
 /** Pledges and receipts (with bank-statement import), government allocations, the trial balance and closed periods. */

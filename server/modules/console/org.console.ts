@@ -5,6 +5,7 @@ import type { Container } from '../../container.js';
 import { PurchasingSchemas, SCORECARD } from '../purchasing/index.js';
 import { audited, consoleStep, flashTo } from './console-helpers.js';
 import { one, wholeNumber, yuan } from './form-values.js';
+import { idOrZero } from '../../http/schemas.js';
 
 const { ApplicationCreate, EvaluationInput, ReportCreate } = PurchasingSchemas;
 const card = SCORECARD.map((k) => k.key);
@@ -52,7 +53,7 @@ export function orgConsole(c: Container): Router {
   });
 
   async function applyView(req: Request, extra: Record<string, unknown> = {}) {
-    const call = await calls.get(req.principal, Number(req.params.id) || 0);
+    const call = await calls.get(req.principal, idOrZero(req.params.id));
     return { title: call.title, call, values: { budget: '人员经费 | 6000\n活动物资 | 3000\n宣传与评估 | 1000' }, errors: {}, ...extra };
   }
 
@@ -74,7 +75,7 @@ export function orgConsole(c: Container): Router {
       return res.status(422).render('console/apply', await applyView(req, { values: b, errors }));
     }
     try {
-      const out = await applications.submit(req.principal!, await calls.mustFind(Number(req.params.id) || 0), org, parsed.data);
+      const out = await applications.submit(req.principal!, await calls.mustFind(idOrZero(req.params.id)), org, parsed.data);
       await audited(c, req, { action: 'application.submitted', subjectType: 'application', subjectId: out.application.id, after: out.application });
       const links = out.confirmation_links.map((l) => `${l.member}: ${c.config.publicUrl}/applications/${out.application.id}/confirm?token=${l.token}`).join('  ');
       flashTo(req, res, '/console/org', req.t('org.applied'), 'ok', links || undefined);
@@ -88,7 +89,7 @@ export function orgConsole(c: Container): Router {
     action, subjectType: 'contract', subjectId: String(req.params.id), to: '/console/org',
     again: async (status, errors) => res.status(status).render('console/org', await home(req, { values: req.body ?? {}, errors, form: `${form}-${req.params.id}` })),
   }, run);
-  const contractId = (req: Request) => Number(req.params.id) || 0;
+  const contractId = (req: Request) => idOrZero(req.params.id);
 
   r.post('/console/contracts/:id/sign', (req, res) => step(req, res, 'sign', 'contract.signed', () => contracts.sign(req.principal!, contractId(req))));
 

@@ -6,6 +6,7 @@ import type { Container } from '../../container.js';
 import { PurchasingSchemas } from '../purchasing/index.js';
 import { consoleStep } from './console-helpers.js';
 import { one } from './form-values.js';
+import { idOrZero } from '../../http/schemas.js';
 
 const { OrganisationStanding } = PurchasingSchemas;
 const FILTERS = ['unverified', 'verified', 'all'] as const;
@@ -35,7 +36,7 @@ export function organisationsConsole(c: Container): Router {
     action, subjectType: 'organisation', subjectId: String(req.params.id), to: '/console/organisations?show=all',
     again: async (status, errors) => res.status(status).render('console/organisations', await view(req, { values: req.body ?? {}, errors, form: `standing-${req.params.id}` })),
   }, run);
-  const id = (req: Request) => Number(req.params.id) || 0;
+  const id = (req: Request) => idOrZero(req.params.id);
 
   r.post('/console/organisations/:id/verify', (req, res) => step(req, res, 'organisation.verified', () => organisations.verify(req.principal!, id(req))));
 

@@ -7,9 +7,10 @@ import type { AuditFilter } from '../audit/index.js';
 import { InviteForm, ROLES, UserUpdateForm } from '../auth/index.js';
 import type { Container } from '../../container.js';
 import { allow, audited, csvHref, flashTo, pagerLinks } from './console-helpers.js';
+import { idOrZero, idParam } from '../../http/schemas.js';
 
 const AuditQuery = z.object({
-  actor: z.coerce.number().int().positive().optional().catch(undefined),
+  actor: idParam().optional().catch(undefined),
   action: z.string().regex(/^[a-z_.]{1,60}$/).optional().catch(undefined),
   subject_type: z.string().regex(/^[a-z_]{1,40}$/).optional().catch(undefined),
   subject_id: z.string().max(80).optional().catch(undefined),
@@ -70,7 +71,7 @@ export function peopleConsole(c: Container): Router {
 
   r.post('/console/users/:id/reset', async (req, res) => {
     allow(req, 'user.manage');
-    const id = Number(req.params.id);
+    const id = idOrZero(req.params.id);
     const token = await c.auth.resetLink(req.principal!.userId!, id);
     await audited(c, req, { action: 'user.reset_link_issued', subjectType: 'user', subjectId: id, after: { valid_hours: 24, single_use: true } });
     flashTo(req, res, '/console/users', req.t('console.reset_link'), 'ok', `${c.config.publicUrl}/reset/${token}`);
@@ -78,7 +79,7 @@ export function peopleConsole(c: Container): Router {
 
   r.post('/console/users/:id', async (req, res) => {
     allow(req, 'user.manage');
-    const id = Number(req.params.id);
+    const id = idOrZero(req.params.id);
     const parsed = UserUpdateForm.safeParse(req.body ?? {});
     if (!parsed.success) return flashTo(req, res, '/console/users', Object.values(issuesToFields(parsed.error.issues, req.t)).join(' '), 'error');
     if (id === req.principal!.userId && parsed.data.disabled === 'true') return flashTo(req, res, '/console/users', req.t('console.not_yourself'), 'error');

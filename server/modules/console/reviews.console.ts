@@ -5,6 +5,7 @@ import type { Container } from '../../container.js';
 import { PurchasingSchemas } from '../purchasing/index.js';
 import { consoleStep } from './console-helpers.js';
 import { one } from './form-values.js';
+import { idOrZero } from '../../http/schemas.js';
 
 const { Declaration } = PurchasingSchemas;
 
@@ -27,7 +28,7 @@ export function reviewsConsole(c: Container): Router {
   });
 
   async function view(req: Request, extra: Record<string, unknown> = {}) {
-    const call = await calls.get(req.principal, Number(req.params.id) || 0);
+    const call = await calls.get(req.principal, idOrZero(req.params.id));
     const seat = (await reviews.panel(call.id)).find((m) => m.reviewer_id === me(req));
     if (!seat) throw new ForbiddenError('errors.not_on_panel');
     const canSee = seat.declared_at && !seat.conflicted;
@@ -48,12 +49,12 @@ export function reviewsConsole(c: Container): Router {
     me(req);
     const parsed = Declaration.safeParse({ conflicted: one(req.body?.conflicted) === 'yes', ...(one(req.body?.note) ? { note: one(req.body?.note) } : {}) });
     if (!parsed.success) throw new AppError(400, 'validation_failed', 'errors.validation', { fields: issuesToFields(parsed.error.issues, req.t) });
-    return reviews.declare(req.principal!, await calls.mustFind(Number(req.params.id) || 0), parsed.data);
+    return reviews.declare(req.principal!, await calls.mustFind(idOrZero(req.params.id)), parsed.data);
   }));
 
   r.post('/console/reviews/:id/applications/:app/scores', (req, res) => step(req, res, `score-${req.params.app}`, 'review.scored', async () => {
     me(req);
-    const call = await calls.mustFind(Number(req.params.id) || 0);
+    const call = await calls.mustFind(idOrZero(req.params.id));
     const b = req.body ?? {};
     const scores: Record<string, number> = {};
     const bad: Record<string, string> = {};
@@ -63,7 +64,7 @@ export function reviewsConsole(c: Container): Router {
       else scores[k.key] = Number(v);
     }
     if (Object.keys(bad).length) throw new AppError(400, 'validation_failed', 'errors.validation', { fields: bad });
-    return reviews.score(req.principal!, call, Number(req.params.app) || 0, { scores, ...(one(b.comment) ? { comment: one(b.comment) } : {}) }, req.t);
+    return reviews.score(req.principal!, call, idOrZero(req.params.app), { scores, ...(one(b.comment) ? { comment: one(b.comment) } : {}) }, req.t);
   }));
 
   return r;

@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { Router } from 'express';
 import type { Approvals } from '../approvals/index.js';
 import { auditContext, type Audit } from '../audit/index.js';
-import { requireToken } from '../../http/middleware/auth.js';
-import { parseOrThrow } from '../../http/validation.js';
-import { NotFoundError } from '../../lib/errors.js';
+import { permit, requireToken } from '../../http/middleware/auth.js';
+import { SLUG_PATTERN, UUID_PATTERN as UUID } from '../../http/schemas.js';
+import { parseOrThrow, pathName } from '../../http/validation.js';
 import type { Translate } from '../../lib/i18n.js';
 import type { AuthService } from '../auth/index.js';
 import { presentDonation } from './donations.presenter.js';
 import type { DonationRow } from './donations.repo.js';
-import { DonationId, IdempotencyKey, RefundCreate, donationCreate } from './donations.schemas.js';
+import { IdempotencyKey, RefundCreate, donationCreate } from './donations.schemas.js';
 import type { DonationsService } from './donations.service.js';
 import type { PaymentProvider } from './providers/payment-provider.js';
 
@@ -37,23 +37,23 @@ export function donationsApi(deps: { donations: DonationsService; provider: Paym
   r.post('/campaigns/:slug/donations', async (req, res) => {
     const header = req.get('Idempotency-Key');
     const key = header === undefined ? undefined : parseOrThrow(IdempotencyKey, header, req.t);
+    const slug = pathName(req, 'slug', SLUG_PATTERN, 'campaign');
     const input = parseOrThrow(createSchema, req.body ?? {}, req.t);
-    const { donation, replayed } = await deps.donations.create(String(req.params.slug), input, key);
+    const { donation, replayed } = await deps.donations.create(slug, input, key);
     res.status(201).set('Idempotent-Replayed', String(replayed)).json(presentCreated(donation, deps.provider, deps.publicUrl, req.t));
   });
 
   r.get('/donations/:id', async (req, res) => {
-    if (!DonationId.safeParse(req.params.id).success) throw new NotFoundError('donation');
-    res.json(presentDonation(await deps.donations.get(req.params.id), req.t));
+    res.json(presentDonation(await deps.donations.get(pathName(req, 'id', UUID, 'donation')), req.t));
   });
 
   /** Asks for a refund; a second finance or admin user approves it (four-eyes) before it is carried out. */
-  r.post('/donations/:id/refunds', requireToken(deps.auth), async (req, res) => {
-    if (!DonationId.safeParse(req.params.id).success) throw new NotFoundError('donation');
+  r.post('/donations/:id/refunds', requireToken(deps.auth), permit('donation.refund'), async (req, res) => {
+    const id = pathName(req, 'id', UUID, 'donation');
     const { amount } = parseOrThrow(RefundCreate, req.body ?? {}, req.t);
     const header = req.get('Idempotency-Key');
     const key = header === undefined ? randomUUID() : parseOrThrow(IdempotencyKey, header, req.t);
-    const plan = await deps.donations.planRefund(req.principal, String(req.params.id), amount);
+    const plan = await deps.donations.planRefund(req.principal, id, amount);
     const approval = await deps.approvals.request(req.principal!, 'refund', 'donation', plan.donation.id, { amount: plan.amount, idempotency_key: key });
     await deps.audit.record(auditContext(req), { action: 'refund.requested', subjectType: 'donation', subjectId: plan.donation.id, after: { amount: plan.amount, approval_id: approval.id } });
     res.status(202).json({ donation_id: plan.donation.id, approval_id: approval.id, amount: plan.amount, currency: plan.donation.currency, status: 'pending_approval' });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { currency, fen, plainText } from '../../http/schemas.js';
+import { currency, fen, plainText, slug } from '../../http/schemas.js';
 
 export { IdempotencyKey } from '../../http/schemas.js';
 
@@ -17,7 +17,7 @@ export const donationCreate = (max: number) =>
     currency: currency.default('CNY'),
     donor: donor.default({}),
     message: plainText(200).optional(),
-    team: z.string().regex(/^[a-z0-9][a-z0-9-]{1,63}$/, { error: 'validation.slug' }).optional(),
+    team: slug.optional(),
   });
 export type DonationCreateInput = z.infer<ReturnType<typeof donationCreate>>;
 

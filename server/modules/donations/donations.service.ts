@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
+import { UUID_PATTERN } from '../../http/schemas.js';
 import { ConflictError, ForbiddenError, NotFoundError, PaymentError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { can, type Principal } from '../auth/index.js';
@@ -65,8 +66,9 @@ export function createDonationsService(deps: { db: Knex; campaigns: CampaignsSer
       return { donation: await ensurePayment(donation), replayed };
     },
 
+    /** A donation by id; a string that is not a uuid names none (and is never sent to PostgreSQL). */
     async get(id: string): Promise<DonationRow> {
-      const d = await donationsRepo.findById(db, id);
+      const d = UUID_PATTERN.test(id) ? await donationsRepo.findById(db, id) : undefined;
       if (!d) throw new NotFoundError('donation');
       return d;
     },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isoDate, pagination, plainText } from '../../http/schemas.js';
+import { dbId, idParam, isoDate, pagination, plainText, slug } from '../../http/schemas.js';
 
 /** C-2: the cooperation agreement that lets a fund receive donations. */
 export const AgreementInput = z.object({
@@ -30,9 +30,9 @@ export type CommitteeInput = z.infer<typeof CommitteeInput>;
 
 /** C-3: `{host}{street or community}慈善基金`, with no sub-fund under another fund (C-1). */
 export const FundCreate = z.object({
-  street: z.number().int().positive(),
-  community: z.number().int().positive().optional(),
-  code: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, { error: 'validation.slug' }),
+  street: dbId(),
+  community: dbId().optional(),
+  code: slug,
   name: plainText(100).refine((s) => s.endsWith('慈善基金'), { error: 'validation.fund_name' }),
   name_en: plainText(150).optional(),
   parent_fund: z.never({ error: 'validation.no_sub_funds' }).optional(),
@@ -41,7 +41,7 @@ export const FundCreate = z.object({
 export type FundCreateInput = z.infer<typeof FundCreate>;
 
 export const FundListQuery = z.object({
-  street: z.coerce.number().int().positive().optional(),
+  street: idParam().optional(),
   dormant: z.enum(['true', 'false']).optional(),
   ...pagination,
 });

@@ -1,16 +1,15 @@
 import express, { Router } from 'express';
 import { z } from 'zod';
-import { requireToken } from '../../http/middleware/auth.js';
+import { permit, requireToken } from '../../http/middleware/auth.js';
 import { parseCsv } from '../../http/csv.js';
-import { fen, isoDate, plainText } from '../../http/schemas.js';
-import { parseOrThrow } from '../../http/validation.js';
-import { ForbiddenError, ValidationError } from '../../lib/errors.js';
+import { fen, isoDate, plainText, textProblem } from '../../http/schemas.js';
+import { parseOrThrow, pathId } from '../../http/validation.js';
+import { ValidationError } from '../../lib/errors.js';
 import { parseMajor } from '../../lib/money.js';
 import { auditContext, type Audit } from '../audit/index.js';
-import { can, type AuthService } from '../auth/index.js';
+import type { AuthService } from '../auth/index.js';
 import type { Pledges, StatementLine } from './pledges.js';
 
-const GrantId = z.coerce.number().int().positive();
 const reference = z.string().trim().regex(/^[\w./:#-]{3,80}$/, { error: 'validation.reference' });
 export const Invoice = z.object({ number: reference, amount: fen(100_000_000_000, 1), issued_on: isoDate, due_on: isoDate.optional(), note: plainText(300).optional() }).strict();
 export const Receipt = z.object({ amount: fen(100_000_000_000, 1), reference, received_on: isoDate, invoice: reference.optional() }).strict();
@@ -44,29 +43,29 @@ export function pledgesApi(deps: { pledges: Pledges; auth: AuthService; audit: A
   const r = Router();
   const auth = requireToken(deps.auth);
 
-  r.get('/grants/:id/pledge', auth, async (req, res) => {
-    if (!can(req.principal, 'ledger.read')) throw new ForbiddenError();
-    res.json(await deps.pledges.of(parseOrThrow(GrantId, req.params.id, req.t)));
+  r.get('/grants/:id/pledge', auth, permit('ledger.read'), async (req, res) => {
+    res.json(await deps.pledges.of(pathId(req, 'id')));
   });
 
-  r.post('/grants/:id/invoices', auth, async (req, res) => {
-    const id = parseOrThrow(GrantId, req.params.id, req.t);
+  r.post('/grants/:id/invoices', auth, permit('pledge.manage'), async (req, res) => {
+    const id = pathId(req, 'id');
     const row = await deps.pledges.invoice(req.principal!, id, parseOrThrow(Invoice, req.body ?? {}, req.t));
     await deps.audit.record(auditContext(req), { action: 'pledge.invoiced', subjectType: 'grant', subjectId: id, after: row });
     res.status(201).json(row);
   });
 
-  r.post('/grants/:id/receipts', auth, async (req, res) => {
-    const id = parseOrThrow(GrantId, req.params.id, req.t);
+  r.post('/grants/:id/receipts', auth, permit('pledge.manage'), async (req, res) => {
+    const id = pathId(req, 'id');
     const { receipt, replayed } = await deps.pledges.receipt(req.principal!, id, parseOrThrow(Receipt, req.body ?? {}, req.t));
     if (!replayed) await deps.audit.record(auditContext(req), { action: 'pledge.received', subjectType: 'grant', subjectId: id, after: receipt });
     res.status(replayed ? 200 : 201).json(receipt);
   });
 
   /** The statement as `text/csv`, or JSON `{csv}`. */
-  r.post('/pledges/bank-statement', express.text({ type: 'text/csv', limit: '2mb' }), auth, async (req, res) => {
-    if (!can(req.principal, 'pledge.manage')) throw new ForbiddenError();
+  r.post('/pledges/bank-statement', auth, permit('pledge.manage'), express.text({ type: 'text/csv', limit: '2mb' }), async (req, res) => {
     const text = typeof req.body === 'string' ? req.body : typeof req.body?.csv === 'string' ? req.body.csv : '';
+    const broken = textProblem(text);
+    if (broken) throw new ValidationError({ csv: req.t(broken) });
     const { lines, errors } = parseStatement(text);
     if (Object.keys(errors).length || !lines.length) throw new ValidationError(Object.fromEntries(Object.entries(Object.keys(errors).length ? errors : { csv: 'validation.statement_empty' }).map(([k, v]) => [k, req.t(v)])));
     const out = await deps.pledges.importStatement(req.principal!, lines);

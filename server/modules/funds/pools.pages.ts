@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import { idOrZero } from '../../http/schemas.js';
 import { NotFoundError } from '../../lib/errors.js';
 import type { Pools } from './pools.js';
 
@@ -13,8 +14,8 @@ export function poolsPages(deps: { pools: Pools; projects: (streetId: number) =>
   });
 
   r.get('/pools/:street', async (req, res) => {
-    const street = Number(req.params.street);
-    if (!Number.isSafeInteger(street) || street <= 0) throw new NotFoundError('street');
+    const street = idOrZero(req.params.street);
+    if (!street) throw new NotFoundError('street');
     const days = DAYS.includes(Number(req.query.days)) ? Number(req.query.days) : 90;
     const pool = await deps.pools.get(street);
     const inflow = await deps.pools.inflow(street, days);

@@ -1,19 +1,17 @@
 import { Router } from 'express';
 import type { Knex } from 'knex';
 import { z } from 'zod';
-import { optionalToken, requireToken } from '../../http/middleware/auth.js';
+import { optionalToken, permit, requireToken } from '../../http/middleware/auth.js';
 import { sendCsv } from '../../http/csv.js';
 import { fen, isoDate, plainText } from '../../http/schemas.js';
-import { parseOrThrow } from '../../http/validation.js';
-import { ForbiddenError } from '../../lib/errors.js';
+import { parseOrThrow, pathId } from '../../http/validation.js';
 import { auditContext, type Audit } from '../audit/index.js';
-import { can, type AuthService } from '../auth/index.js';
+import type { AuthService } from '../auth/index.js';
 import { managementCosts, yearInCst, type AssociationKind } from './management-costs.js';
 import type { Pools } from './pools.js';
 import type { Releases } from './releases.js';
 import type { Statements } from './statements.js';
 
-const StreetId = z.coerce.number().int().positive();
 export const GovernmentAllocation = z.object({
   amount: fen(100_000_000_000, 1), reference: z.string().trim().regex(/^[\w./:#-]{3,80}$/, { error: 'validation.reference' }),
   memo: plainText(300).optional(), received_on: isoDate,
@@ -33,16 +31,17 @@ export function poolsApi(deps: { db: Knex; pools: Pools; releases: Releases; sta
   });
 
   r.get('/pools/:street', optionalToken(deps.auth), async (req, res) => {
-    res.json(await deps.pools.get(parseOrThrow(StreetId, req.params.street, req.t)));
+    res.json(await deps.pools.get(pathId(req, 'street')));
   });
 
   r.get('/pools/:street/inflow', optionalToken(deps.auth), async (req, res) => {
+    const street = pathId(req, 'street');
     const { days } = parseOrThrow(InflowQuery, req.query, req.t);
-    res.json(await deps.pools.inflow(parseOrThrow(StreetId, req.params.street, req.t), days));
+    res.json(await deps.pools.inflow(street, days));
   });
 
-  r.post('/pools/:street/government', auth, async (req, res) => {
-    const street = parseOrThrow(StreetId, req.params.street, req.t);
+  r.post('/pools/:street/government', auth, permit('pool.manage'), async (req, res) => {
+    const street = pathId(req, 'street');
     const input = parseOrThrow(GovernmentAllocation, req.body ?? {}, req.t);
     const { allocation, replayed } = await deps.pools.allocateGovernment(req.principal!, street, input);
     if (!replayed) await deps.audit.record(auditContext(req), { action: 'pool.government_allocated', subjectType: 'street', subjectId: street, after: allocation });
@@ -50,16 +49,16 @@ export function poolsApi(deps: { db: Knex; pools: Pools; releases: Releases; sta
   });
 
   /** Runs the release to pools now (the hourly job does the same). */
-  r.post('/pools/release', auth, async (req, res) => {
-    if (!can(req.principal, 'pool.manage')) throw new ForbiddenError();
+  r.post('/pools/release', auth, permit('pool.manage'), async (req, res) => {
     const out = await deps.releases.releaseDue();
     await deps.audit.record(auditContext(req), { action: 'pool.released', subjectType: 'pools', after: out });
     res.json(out);
   });
 
-  r.get('/funds/:id/statement', auth, async (req, res) => {
+  r.get('/funds/:id/statement', auth, permit('fund.read'), async (req, res) => {
+    const id = pathId(req, 'id');
     const q = parseOrThrow(StatementQuery, req.query, req.t);
-    const s = await deps.statements.fund(req.principal, parseOrThrow(StreetId, req.params.id, req.t), q.from, q.to);
+    const s = await deps.statements.fund(req.principal, id, q.from, q.to);
     if (q.format === 'json') return void res.json(s);
     const rows = [
       ['opening_balance', s.opening_balance], ['income.donations', s.income.donations], ['income.matching', s.income.matching],
@@ -69,8 +68,7 @@ export function poolsApi(deps: { db: Knex; pools: Pools; releases: Releases; sta
     sendCsv(res, `fund-${s.fund.id}-statement.csv`, [{ key: 'line', label: req.t('statement.line') }, { key: 'fen', label: req.t('statement.fen') }, { key: 'yuan', label: req.t('statement.yuan') }], rows);
   });
 
-  r.get('/finance/management-costs', auth, async (req, res) => {
-    if (!can(req.principal, 'ledger.read')) throw new ForbiddenError();
+  r.get('/finance/management-costs', auth, permit('ledger.read'), async (req, res) => {
     const { year } = parseOrThrow(YearQuery, req.query, req.t);
     res.json(await managementCosts(deps.db, year, deps.associationKind));
   });

@@ -3,9 +3,9 @@ export { createAllocations, type Allocations, type MatchCampaign, type MatchDona
 export { createMatchingService, type MatchingService, type MatchState } from './matching.service.js';
 export { grantsApi } from './matching.routes.js';
 export { riskApi } from './risk.routes.js';
-export { organisationsApi } from './organisations.routes.js';
+export { OrganisationCreate, organisationsApi } from './organisations.routes.js';
 export { presentGrant, presentGrantTotals } from './matching.presenter.js';
-export { Rules, GrantCreate, LinkedParty, TopUp, type MatchRules, type RulesInput } from './matching.schemas.js';
+export { Rules, GrantCreate, HoldDecision, LinkedParty, RulesUpdate, TopUp, type MatchRules, type RulesInput } from './matching.schemas.js';
 export { evaluate, drawFromSeed, openSlot, nextSlotOpening, cstDate } from './rules.js';
 export { identityHash, donationIdentities } from './identity.js';
 export { allocateByWeight, allocateWithCap, quadraticWeights, isqrt } from './close-distribution.js';

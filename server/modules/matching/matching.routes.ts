@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Router, type Request } from 'express';
-import { optionalToken, requireToken } from '../../http/middleware/auth.js';
+import { optionalToken, permit, requireToken } from '../../http/middleware/auth.js';
 import { setPaginationHeaders } from '../../http/pagination.js';
-import { IdempotencyKey } from '../../http/schemas.js';
-import { parseOrThrow } from '../../http/validation.js';
+import { IdempotencyKey, SLUG_PATTERN } from '../../http/schemas.js';
+import { parseOrThrow, pathId, pathName } from '../../http/validation.js';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../lib/errors.js';
 import type { Approvals } from '../approvals/index.js';
 import { auditContext, type Audit } from '../audit/index.js';
@@ -11,7 +11,7 @@ import { can, type Action, type AuthService } from '../auth/index.js';
 import type { CampaignsService } from '../campaigns/index.js';
 import type { GrantRow } from './grants.repo.js';
 import type { GrantsService } from './grants.service.js';
-import { GrantCreate, GrantId, GrantListQuery, LinkedParty, MatchPreviewQuery, RulesUpdate, TopUp } from './matching.schemas.js';
+import { GrantCreate, GrantListQuery, LinkedParty, MatchPreviewQuery, RulesUpdate, TopUp } from './matching.schemas.js';
 import { presentGrant } from './matching.presenter.js';
 import type { MatchingService } from './matching.service.js';
 
@@ -27,13 +27,12 @@ export function grantsApi(deps: { grants: GrantsService; matching: MatchingServi
 
   const present = async (g: GrantRow) => presentGrant(g, await grants.figures(g), await grants.scopeOf(g.id));
   const load = async (req: Request) => {
-    const g = await grants.get(parseOrThrow(GrantId, req.params.id, req.t));
+    const g = await grants.get(pathId(req, 'id'));
     if (g.status === 'draft' && !can(req.principal, 'grant.read_draft')) throw new NotFoundError('grant');
     return g;
   };
 
-  r.post('/grants', auth, async (req, res) => {
-    allow(req, 'grant.manage');
+  r.post('/grants', auth, permit('grant.manage'), async (req, res) => {
     const g = await grants.create(parseOrThrow(GrantCreate, req.body, req.t), req.t, req.principal!.userId);
     const body = await present(g);
     await deps.audit.record(auditContext(req), { action: 'grant.created', subjectType: 'grant', subjectId: g.id, after: body });
@@ -56,8 +55,7 @@ export function grantsApi(deps: { grants: GrantsService; matching: MatchingServi
    * Four-eyes activation: the first admin's call asks for it (202); a second admin's call approves
    * it, which activates the grant (200). The same admin cannot do both.
    */
-  r.post('/grants/:id/activate', auth, async (req, res) => {
-    allow(req, 'grant.manage');
+  r.post('/grants/:id/activate', auth, permit('grant.manage'), async (req, res) => {
     const g = await load(req);
     if (g.status !== 'draft') throw new ConflictError('grant_not_draft', 'errors.grant_not_draft');
     const pending = await deps.approvals.pendingFor('grant_activation', 'grant', g.id);
@@ -73,8 +71,7 @@ export function grantsApi(deps: { grants: GrantsService; matching: MatchingServi
     res.json(await present(after));
   });
 
-  r.post('/grants/:id/top-up', auth, async (req, res) => {
-    allow(req, 'grant.manage');
+  r.post('/grants/:id/top-up', auth, permit('grant.manage'), async (req, res) => {
     const { amount } = parseOrThrow(TopUp, req.body ?? {}, req.t);
     const header = req.get('Idempotency-Key');
     const key = header === undefined ? randomUUID() : parseOrThrow(IdempotencyKey, header, req.t);
@@ -84,8 +81,7 @@ export function grantsApi(deps: { grants: GrantsService; matching: MatchingServi
     res.json(await present(after));
   });
 
-  r.put('/grants/:id/rules', auth, async (req, res) => {
-    allow(req, 'grant.manage');
+  r.put('/grants/:id/rules', auth, permit('grant.manage'), async (req, res) => {
     const { rules } = parseOrThrow(RulesUpdate, req.body ?? {}, req.t);
     const before = await load(req);
     const after = await grants.updateRules(before.id, rules);
@@ -93,8 +89,7 @@ export function grantsApi(deps: { grants: GrantsService; matching: MatchingServi
     res.json(await present(after));
   });
 
-  r.post('/grants/:id/close', auth, async (req, res) => {
-    allow(req, 'grant.manage');
+  r.post('/grants/:id/close', auth, permit('grant.manage'), async (req, res) => {
     const before = await load(req);
     const after = await present(await grants.close(before.id));
     await deps.audit.record(auditContext(req), { action: 'grant.closed', subjectType: 'grant', subjectId: before.id, before: { status: before.status }, after });
@@ -102,13 +97,14 @@ export function grantsApi(deps: { grants: GrantsService; matching: MatchingServi
   });
 
   r.get('/campaigns/:slug/match-preview', async (req, res) => {
+    const slug = pathName(req, 'slug', SLUG_PATTERN, 'campaign');
     const { amount } = parseOrThrow(MatchPreviewQuery, req.query, req.t);
-    const c = await deps.campaigns.getBySlug(String(req.params.slug));
+    const c = await deps.campaigns.getBySlug(slug);
     res.json(await deps.matching.preview(c, amount));
   });
 
-  r.post('/campaigns/:slug/linked-parties', auth, async (req, res) => {
-    const c = await deps.campaigns.getBySlug(String(req.params.slug), { includeDraft: true });
+  r.post('/campaigns/:slug/linked-parties', auth, permit('campaign.link_party'), async (req, res) => {
+    const c = await deps.campaigns.getBySlug(pathName(req, 'slug', SLUG_PATTERN, 'campaign'), { includeDraft: true });
     allow(req, 'campaign.link_party', { streetId: c.street_id });
     const party = parseOrThrow(LinkedParty, req.body ?? {}, req.t);
     const identities = await deps.matching.linkParty(c.id, party.role, party);

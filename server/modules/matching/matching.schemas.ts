@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { currency, fen, isoDate, pagination, plainText } from '../../http/schemas.js';
+import { currency, dbId, fen, isoDate, pagination, plainText, slug } from '../../http/schemas.js';
 
 const MAX = 10_000_000_000;
 const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'validation.time' });
@@ -66,8 +66,8 @@ export const GrantCreate = z
     budget: fen(MAX),
     currency: currency.default('CNY'),
     scope: z.object({
-      campaigns: z.array(z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/)).max(500).optional(),
-      streets: z.array(z.number().int().positive()).max(200).optional(),
+      campaigns: z.array(slug).max(500).optional(),
+      streets: z.array(dbId()).max(200).optional(),
       all: z.literal(true).optional(),
     }).refine((s) => s.all || s.campaigns?.length || s.streets?.length, { error: 'validation.scope' }),
     starts_at: isoDate,
@@ -81,7 +81,6 @@ export type GrantCreateInput = z.infer<typeof GrantCreate>;
 export const GrantListQuery = z.object({ status: z.enum(['draft', 'active', 'closed']).optional(), ...pagination });
 export const TopUp = z.object({ amount: fen(MAX) });
 export const RulesUpdate = z.object({ rules: Rules });
-export const GrantId = z.coerce.number().int().positive();
 export const MatchPreviewQuery = z.object({ amount: z.coerce.number().int().min(0).max(MAX) });
 export const LinkedParty = z.object({
   role: z.enum(['beneficiary', 'organiser']),

@@ -1,15 +1,15 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { requireToken } from '../../http/middleware/auth.js';
+import { permit, requireToken } from '../../http/middleware/auth.js';
 import { plainText } from '../../http/schemas.js';
 import { parseOrThrow } from '../../http/validation.js';
-import { ConflictError, ForbiddenError } from '../../lib/errors.js';
+import { ConflictError } from '../../lib/errors.js';
 import { isUniqueViolation } from '../../db/pg-errors.js';
 import type { Knex } from 'knex';
 import { auditContext, type Audit } from '../audit/index.js';
-import { can, type AuthService } from '../auth/index.js';
+import type { AuthService } from '../auth/index.js';
 
-const OrganisationCreate = z.object({ name: plainText(120).pipe(z.string().min(2)) });
+export const OrganisationCreate = z.object({ name: plainText(120).pipe(z.string().min(2)) });
 
 /** Social organisations that run campaigns: per-organisation caps (M-6) and sanctions (M-13). */
 export function organisationsApi(deps: { db: Knex; auth: AuthService; audit: Audit }): Router {
@@ -21,8 +21,7 @@ export function organisationsApi(deps: { db: Knex; auth: AuthService; audit: Aud
     res.json(await deps.db('organisations').orderBy('id').select(columns));
   });
 
-  r.post('/organisations', auth, async (req, res) => {
-    if (!can(req.principal, 'organisation.manage')) throw new ForbiddenError();
+  r.post('/organisations', auth, permit('organisation.manage'), async (req, res) => {
     const { name } = parseOrThrow(OrganisationCreate, req.body ?? {}, req.t);
     try {
       const [row] = await deps.db('organisations').insert({ name }).returning(columns);

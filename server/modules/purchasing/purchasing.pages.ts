@@ -1,5 +1,5 @@
 import { Router, type Request } from 'express';
-import { z } from 'zod';
+import { idParam } from '../../http/schemas.js';
 import { issuesToFields } from '../../http/validation.js';
 import { pagerLinks } from '../../http/pagination.js';
 import { AppError, NotFoundError } from '../../lib/errors.js';
@@ -8,7 +8,7 @@ import type { StreetRow } from '../geo/index.js';
 import type { Purchasing } from './index.js';
 import { CallListQuery, MemberConfirm, ObjectionCreate, OrganisationRegister } from './purchasing.schemas.js';
 
-const Id = z.coerce.number().int().positive();
+const Id = idParam();
 const PUBLISHED = ['notice', 'awarded', 'closed'];
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { fen, isoDate, pagination, plainText } from '../../http/schemas.js';
+import { dbId, fen, idParam, isoDate, pagination, plainText } from '../../http/schemas.js';
 import { POOL_SOURCES } from '../ledger/index.js';
 
 const text = (max: number, min = 2) => plainText(max).pipe(z.string().min(min));
@@ -22,7 +22,7 @@ const Funding = z.partialRecord(z.enum(POOL_SOURCES), fen(100_000_000_000, 1));
 
 /** G-1, G-2: a call for proposals, committed from the street's pool when it is published. */
 export const CallCreate = z.object({
-  street: z.number().int().positive(),
+  street: dbId(),
   title: text(120),
   description: plainText(4000).default(''),
   category: z.string().regex(/^[a-z0-9-]{2,40}$/, { error: 'validation.category' }),
@@ -65,7 +65,7 @@ export const OrganisationStanding = z.object({
 const Member = z.object({
   role: z.enum(['organisation', 'community', 'social_worker', 'volunteers']),
   name: text(120, 1),
-  organisation_id: z.number().int().positive().optional(),
+  organisation_id: dbId().optional(),
 }).strict();
 
 /** G-5: an application, alone or joint; its budget by line adds up to the amount asked for. */
@@ -87,6 +87,9 @@ export const ApplicationCreate = z.object({
 });
 export type ApplicationCreateInput = z.infer<typeof ApplicationCreate>;
 
+/** Staff applying for an organisation name it; a social organisation's member applies for its own. */
+export const ApplicantOrganisation = z.object({ organisation: dbId() });
+
 export const MemberConfirm = z.object({ token: z.string().regex(/^[\w-]{20,100}$/) }).strict();
 
 /** G-6: a conflict-of-interest declaration, before any score. */
@@ -94,7 +97,7 @@ export const Declaration = z.object({ conflicted: z.boolean(), note: plainText(5
 export const Scores = z.object({ scores: z.record(key, z.number().int().min(0).max(100)), comment: plainText(1000).optional() }).strict();
 
 export const ObjectionCreate = z.object({
-  application: z.number().int().positive().optional(),
+  application: dbId().optional(),
   author: text(60, 1),
   contact: plainText(120).optional(),
   body: text(2000, 10),
@@ -130,4 +133,4 @@ export const EvaluationInput = z.object({
   comment: plainText(2000).optional(),
 }).strict();
 
-export const CallListQuery = z.object({ street: z.coerce.number().int().positive().optional(), status: z.enum(['draft', 'open', 'review', 'notice', 'awarded', 'closed']).optional(), ...pagination });
+export const CallListQuery = z.object({ street: idParam().optional(), status: z.enum(['draft', 'open', 'review', 'notice', 'awarded', 'closed']).optional(), ...pagination });

@@ -3,13 +3,14 @@ import { createAdapter } from '@socket.io/redis-adapter';
 import type { Redis } from 'ioredis';
 import { Server } from 'socket.io';
 import { z } from 'zod';
+import { dbId, slug } from '../../http/schemas.js';
 import type { Logger } from '../../lib/logger.js';
 import { presentTotals, type CampaignRow, type CampaignTotals } from '../campaigns/index.js';
 
 const Subscribe = z.union([
-  z.object({ campaign: z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/) }).strict(),
+  z.object({ campaign: slug }).strict(),
   z.object({ donation: z.uuid() }).strict(),
-  z.object({ grant: z.number().int().positive() }).strict(),
+  z.object({ grant: dbId() }).strict(),
 ]);
 
 const roomOf = (s: z.infer<typeof Subscribe>) => ('campaign' in s ? `campaign:${s.campaign}` : 'donation' in s ? `donation:${s.donation}` : `grant:${s.grant}`);
