@@ -67,6 +67,7 @@ export function createApp(c: Container): Express {
   app.use((_req, res, next) => {
     res.locals.money = format;
     res.locals.cstTime = (iso: string) => new Date(Date.parse(iso) + 8 * 3_600_000).toISOString().slice(11, 16);
+    res.locals.cstDateTime = (at: Date) => new Date(at.getTime() + 8 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ');
     res.locals.testMode = c.provider.testMode;
     res.locals.sandboxInProduction = c.config.sandboxInProduction;
     res.locals.provider = c.provider.name;

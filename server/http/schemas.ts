@@ -35,6 +35,9 @@ export function textProblem(s: string): 'validation.nul_char' | 'validation.lone
   return null;
 }
 
+/** `s` with each NUL and lone surrogate replaced by U+FFFD, so PostgreSQL can store it. */
+export const toStorableText = (s: string): string => s.replace(/\u0000/g, '\ufffd').replace(new RegExp(LONE_SURROGATE.source, 'g'), '\ufffd');
+
 /** Adds the NUL and lone-surrogate checks to a string schema, each with its own message. */
 const storable = (s: z.ZodString) =>
   s.refine((v) => !v.includes('\u0000'), { error: 'validation.nul_char' })

@@ -24,14 +24,17 @@ export async function resetDb(): Promise<void> {
   if (keys.length) await c.redis.del(...keys);
 }
 
-/** Resolves once no payment job is waiting, delayed or active. */
+/** Resolves once no payment job is waiting, delayed or active, and no maintenance job (a scheduled sweep or check) is running or due. */
 export async function waitForIdleQueues(timeoutMs = 15_000): Promise<void> {
   const { c } = h();
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const counts = await c.queues.payments.getJobCounts('waiting', 'active', 'delayed', 'prioritized');
-    if (Object.values(counts).every((n) => n === 0)) return;
-    if (Date.now() > deadline) throw new Error(`payment queue still busy: ${JSON.stringify(counts)}`);
+    const counts = {
+      payments: await c.queues.payments.getJobCounts('waiting', 'active', 'delayed', 'prioritized'),
+      maintenance: await c.queues.maintenance.getJobCounts('waiting', 'active', 'prioritized'),
+    };
+    if (Object.values(counts).every((q) => Object.values(q).every((n) => n === 0))) return;
+    if (Date.now() > deadline) throw new Error(`queues still busy: ${JSON.stringify(counts)}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }

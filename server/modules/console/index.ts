@@ -6,6 +6,7 @@ import { callsConsole } from './calls.console.js';
 import { campaignsConsole } from './campaigns.console.js';
 import { dashboardPages } from './dashboard.js';
 import { donationsConsole } from './donations.console.js';
+import { eventsConsole } from './events.console.js';
 import { financeConsole } from './finance.console.js';
 import { fundsConsole } from './funds.console.js';
 import { geoConsole } from './geo.console.js';
@@ -20,6 +21,6 @@ import { peopleConsole } from './people.console.js';
 export function consolePages(c: Container): Router {
   const r = Router();
   r.use('/console', requireStaff);
-  for (const part of [dashboardPages, campaignsConsole, grantsConsole, donationsConsole, approvalsConsole, peopleConsole, geoConsole, financeConsole, moneyConsole, fundsConsole, callsConsole, organisationsConsole, orgConsole, reviewsConsole]) r.use(part(c));
+  for (const part of [dashboardPages, campaignsConsole, grantsConsole, donationsConsole, approvalsConsole, peopleConsole, geoConsole, financeConsole, eventsConsole, moneyConsole, fundsConsole, callsConsole, organisationsConsole, orgConsole, reviewsConsole]) r.use(part(c));
   return r;
 }

@@ -14,3 +14,4 @@ export { createSandboxProvider, SANDBOX_FEE_BASIS_POINTS, sandboxFee, type Sandb
 export type { PaymentProvider, ProviderBalanceTransaction, ProviderPayout } from './providers/payment-provider.js';
 export { INJECTABLE, SANDBOX_DISPUTE_FEE, writeTransactionPages, type Injection } from './providers/sandbox-payouts.js';
 export { donationCreate, RefundCreate } from './donations.schemas.js';
+export { processorEventsRepo, REVIEW_OUTCOMES, type EventForReview } from './processor-events.repo.js';

@@ -45,6 +45,41 @@ function statusFor(d: Pick<DonationRow, 'amount_minor'>, refunded: number): Dona
 
 const noGrants = async () => [] as number[];
 
+/** Why a signed event may be refused; its outcome is `rejected_<reason>`. */
+export const REFUSALS = ['payment_ref_mismatch', 'amount_mismatch', 'refunds_exceed_amount', 'dispute_exceeds_amount'] as const;
+type Refusal = (typeof REFUSALS)[number];
+
+const mismatch = (d: DonationRow, amount: unknown, currency: unknown) => amount !== d.amount_minor || String(currency).toUpperCase() !== d.currency;
+
+/** The PaymentIntent an event's object names: its own id, or the `payment_intent` of a charge, refund or dispute. */
+function paymentIntentOf(obj: Record<string, any>): string | undefined {
+  const ref = obj.object === 'payment_intent' ? obj.id : (typeof obj.payment_intent === 'string' ? obj.payment_intent : obj.payment_intent?.id);
+  return typeof ref === 'string' ? ref : undefined;
+}
+
+/**
+ * Why a signed event must not touch donation `d`, or null. Checked before anything is written:
+ * the event names another payment than the donation's (its `metadata.donation_id` points at `d`
+ * but its PaymentIntent is someone else's); or its amount, currency, refunds or dispute do not
+ * fit the donation.
+ */
+function refusalOf(type: string, obj: Record<string, any>, d: DonationRow, refunds: ProviderRefund[] | null): Refusal | null {
+  const ref = paymentIntentOf(obj);
+  if (ref && d.payment_ref && ref !== d.payment_ref) return 'payment_ref_mismatch';
+  switch (type) {
+    case 'payment_intent.succeeded':
+      return mismatch(d, obj.amount_received ?? obj.amount, obj.currency) ? 'amount_mismatch' : null;
+    case 'charge.refunded':
+      if (mismatch(d, obj.amount, obj.currency)) return 'amount_mismatch';
+      return (refunds ?? []).filter(moving).reduce((s, r) => s + r.amount, 0) > d.amount_minor ? 'refunds_exceed_amount' : null;
+    case 'charge.dispute.created':
+      if (!Number.isSafeInteger(obj.amount) || obj.amount <= 0 || String(obj.currency).toUpperCase() !== d.currency) return 'amount_mismatch';
+      return d.refunded_minor + d.disputed_minor + obj.amount > d.amount_minor ? 'dispute_exceeds_amount' : null;
+    default:
+      return null;
+  }
+}
+
 /**
  * Applies stored processor events to donations, exactly once and in any order.
  *
@@ -80,14 +115,10 @@ export function createPaymentEvents(deps: {
     };
   }
 
-  function mismatch(d: DonationRow, amount: unknown, currency: unknown): boolean {
-    return amount !== d.amount_minor || String(currency).toUpperCase() !== d.currency;
-  }
-
-  async function reject(trx: Knex.Transaction, d: DonationRow, reason: string, event: StripeEventShape): Promise<Applied> {
+  /** A refused event changes nothing: its outcome names the reason, for review (`/console/finance/events`). */
+  function reject(d: DonationRow, reason: Refusal, event: StripeEventShape): Applied {
     log.error({ category: 'payments', donationId: d.id, eventId: event.id, reason }, 'processor event rejected');
-    await donationsRepo.update(trx, d.id, { failure_reason: reason });
-    return { outcome: `rejected_${reason}` };
+    return { outcome: `rejected_${reason}`, donation: d };
   }
 
   async function succeed(trx: Knex.Transaction, d: DonationRow, at: Date, chargeRef: string | null, fingerprint?: string | null): Promise<Applied> {
@@ -109,7 +140,6 @@ export function createPaymentEvents(deps: {
 
   async function applyRefunds(trx: Knex.Transaction, d: DonationRow, refunds: ProviderRefund[], chargeId: string, at: Date): Promise<Applied> {
     const valid = refunds.filter(moving);
-    if (valid.reduce((s, r) => s + r.amount, 0) > d.amount_minor) return { outcome: 'rejected_refunds_exceed_amount' };
     const a = await accounts(trx, d);
     let refunded = d.refunded_minor;
     for (const r of valid) {
@@ -132,9 +162,7 @@ export function createPaymentEvents(deps: {
 
   /** A dispute (chargeback): the processor takes the disputed amount back; its match share is clawed back. */
   async function applyDispute(trx: Knex.Transaction, d: DonationRow, dispute: Record<string, any>, at: Date): Promise<Applied> {
-    const amount = dispute.amount;
-    if (!Number.isSafeInteger(amount) || amount <= 0 || String(dispute.currency).toUpperCase() !== d.currency) return reject(trx, d, 'amount_mismatch', { id: String(dispute.id), type: 'charge.dispute.created', created: 0, data: { object: dispute } });
-    if (d.refunded_minor + d.disputed_minor + amount > d.amount_minor) return { outcome: 'rejected_dispute_exceeds_amount', donation: d };
+    const amount = dispute.amount as number;
     const a = await accounts(trx, d);
     const posted = await ledger.postJournal(trx, {
       kind: JournalKind.DISPUTE,
@@ -159,10 +187,12 @@ export function createPaymentEvents(deps: {
     const donationId = typeof obj.metadata?.donation_id === 'string' && /^[0-9a-f-]{36}$/i.test(obj.metadata.donation_id) ? obj.metadata.donation_id : undefined;
     const d = await donationsRepo.lock(trx, donationId ? { id: donationId } : { paymentRef: typeof paymentRef === 'string' ? paymentRef : undefined });
     if (!d) return { outcome: 'ignored_unknown_donation' };
+    // Every check comes before the first write, so a refused event changes nothing.
+    const refusal = refusalOf(event.type, obj, d, refunds);
+    if (refusal) return reject(d, refusal, event);
 
     switch (event.type) {
       case 'payment_intent.succeeded':
-        if (mismatch(d, obj.amount_received ?? obj.amount, obj.currency)) return reject(trx, d, 'amount_mismatch', event);
         return succeed(trx, d, at, typeof obj.latest_charge === 'string' ? obj.latest_charge : (obj.latest_charge?.id ?? null), fingerprint);
       case 'payment_intent.payment_failed': {
         if (d.status !== 'pending') return { outcome: 'ignored_stale', donation: d };
@@ -172,7 +202,6 @@ export function createPaymentEvents(deps: {
         return { outcome: 'applied', donation: { ...d, ...patch }, changed: true, grants };
       }
       case 'charge.refunded': {
-        if (mismatch(d, obj.amount, obj.currency)) return reject(trx, d, 'amount_mismatch', event);
         let paid: Applied = { outcome: 'ignored', donation: d };
         if (!d.succeeded_at) {
           if (obj.paid !== true) return { outcome: 'ignored_unpaid_charge', donation: d };

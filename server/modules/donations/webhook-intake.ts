@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import Stripe from 'stripe';
+import { textProblem, toStorableText } from '../../http/schemas.js';
 import { AppError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 
@@ -10,6 +11,26 @@ export type Enqueue = (
   jobId: string,
   opts?: { revive?: boolean; delay?: number },
 ) => Promise<void>;
+
+/** The outcome of an event whose text PostgreSQL cannot store: kept for review, never applied. */
+export const PARKED_UNSTORABLE = 'parked_unstorable_text';
+
+/**
+ * `value` itself when jsonb can hold all of it, else a copy whose strings and keys have each NUL
+ * and lone surrogate replaced by U+FFFD.
+ */
+function storableCopy(value: unknown): unknown {
+  if (typeof value === 'string') return textProblem(value) ? toStorableText(value) : value;
+  if (!value || typeof value !== 'object') return value;
+  let changed = false;
+  const entries = Object.entries(value).map(([k, v]) => {
+    const [key, child] = [storableCopy(k) as string, storableCopy(v)];
+    changed ||= key !== k || child !== v;
+    return [key, child] as const;
+  });
+  if (!changed) return value;
+  return Array.isArray(value) ? entries.map(([, v]) => v) : Object.fromEntries(entries);
+}
 
 /**
  * Receives processor events: verify the signature on the raw body, store the event durably
@@ -42,12 +63,23 @@ export function createWebhookIntake(deps: { db: Knex; secret: string; provider: 
       if (typeof event.id !== 'string' || !/^evt_\w{1,250}$/.test(event.id) || typeof event.type !== 'string') {
         throw new AppError(400, 'event_invalid', 'errors.event_invalid');
       }
+      // jsonb cannot hold a NUL or a lone surrogate: such an event is stored with that text
+      // replaced and its raw bytes kept, parked with its reason, and never applied.
+      const storable = storableCopy(event) as typeof event;
+      const parked = storable !== event;
       const inserted = await db('processor_events')
-        .insert({ id: event.id, provider: deps.provider, type: event.type, payload: event })
+        .insert({
+          id: event.id, provider: deps.provider, type: storable.type, payload: storable,
+          ...(parked ? { processed_at: db.fn.now(), outcome: PARKED_UNSTORABLE, raw_body: Buffer.from(rawBody) } : {}),
+        })
         .onConflict('id')
         .ignore()
         .returning('processed_at');
       const duplicate = inserted.length === 0;
+      if (parked) {
+        log.error({ category: 'payments', eventId: event.id }, 'processor event parked: its text cannot be stored');
+        return { id: event.id, duplicate, enqueued: false };
+      }
       if (duplicate) {
         const stored = await db('processor_events').where({ id: event.id }).first('processed_at');
         if (stored?.processed_at) return { id: event.id, duplicate, enqueued: false };

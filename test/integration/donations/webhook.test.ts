@@ -9,7 +9,9 @@ import { errorHandler } from '../../../server/http/middleware/error-handler.js';
 import { createWebhookIntake, webhookRouter } from '../../../server/modules/donations/index.js';
 import type { CampaignRow } from '../../../server/modules/campaigns/index.js';
 import { resetDb, waitFor, waitForIdleQueues } from '../../helpers/db.js';
-import { fakeCampaign } from '../../helpers/factories.js';
+import { totp, type Role } from '../../../server/modules/auth/index.js';
+import { fakeCampaign, fakeUser } from '../../helpers/factories.js';
+import { signIn } from '../../helpers/forms.js';
 import { h } from '../../helpers/harness.js';
 import { expectSettledLedgerHealthy, journalSet } from '../../helpers/ledger.js';
 import { chargeRefunded, piFailed, piSucceeded, refundId, sendEvent, type PaidDonation } from '../../helpers/stripe.js';
@@ -154,7 +156,7 @@ describe('Stripe webhook', () => {
     expect(row.failure_reason).to.equal(null);
   });
 
-  it('when the amount or currency does not match the donation, then nothing is posted and the reason is kept', async () => {
+  it('when the amount or currency does not match the donation, then nothing is posted or changed and the event keeps the reason', async () => {
     const d = await newDonation(campaign, 5000);
     await sendEvent(piSucceeded(d, { amount: 500, amount_received: 500 })).expect(200);
     const other = await newDonation(campaign, 5000);
@@ -162,12 +164,87 @@ describe('Stripe webhook', () => {
     await waitForIdleQueues();
     for (const id of [d.id, other.id]) {
       const row = await donation(id);
-      expect(row.status).to.equal('pending');
-      expect(row.failure_reason).to.equal('amount_mismatch');
+      expect(row).to.include({ status: 'pending', failure_reason: null, succeeded_at: null });
     }
     expect(await count('ledger_journals')).to.equal(0);
     const outcomes = await h().db('processor_events').pluck('outcome');
     expect(outcomes).to.deep.equal(['rejected_amount_mismatch', 'rejected_amount_mismatch']);
+  });
+
+  it("when a signed event names donation B but carries another payment's PaymentIntent, then it is refused for review and neither donation changes", async () => {
+    const a = await newDonation(campaign, 5000);
+    const b = await newDonation(campaign, 5000);
+    await sendEvent(piSucceeded({ ...b, payment_ref: a.payment_ref })).expect(200);
+    const refund = chargeRefunded({ ...b, payment_ref: a.payment_ref }, [{ id: refundId(), amount: 1000 }]);
+    refund.data.object.metadata = { donation_id: b.id };
+    await sendEvent(refund).expect(200);
+    await waitForIdleQueues();
+    for (const id of [a.id, b.id]) expect(await donation(id)).to.include({ status: 'pending', succeeded_at: null, refunded_minor: 0, failure_reason: null });
+    expect(await count('ledger_journals')).to.equal(0);
+    expect(await h().db('processor_events').orderBy('received_at').pluck('outcome')).to.deep.equal(['rejected_payment_ref_mismatch', 'rejected_payment_ref_mismatch']);
+    await sendEvent(piSucceeded(b)).expect(200);
+    await waitForIdleQueues();
+    expect((await donation(b.id)).status, 'its own payment still confirms it').to.equal('succeeded');
+  });
+
+  it('when a refused dispute or refund names a still-pending donation, then the donation is not marked paid and nothing is posted', async () => {
+    const d = await newDonation(campaign, 5000);
+    const dispute = (amount: number) => ({ ...piSucceeded(d), type: 'charge.dispute.created', data: { object: { id: refundId().replace('re_', 'dp_'), object: 'dispute', amount, currency: 'cny', charge: 'ch_x', payment_intent: d.payment_ref, status: 'needs_response' } } });
+    await sendEvent(dispute(-500)).expect(200);
+    await sendEvent(dispute(6000)).expect(200);
+    await sendEvent(chargeRefunded(d, [{ id: refundId(), amount: 4000 }, { id: refundId(), amount: 2000 }])).expect(200);
+    await waitForIdleQueues();
+    expect(await donation(d.id)).to.include({ status: 'pending', succeeded_at: null, failure_reason: null, refunded_minor: 0, disputed_minor: 0 });
+    expect(await count('ledger_journals')).to.equal(0);
+    expect(await h().db('processor_events').orderBy('received_at').pluck('outcome')).to.deep.equal(['rejected_amount_mismatch', 'rejected_dispute_exceeds_amount', 'rejected_refunds_exceed_amount']);
+  });
+
+  it('when a correctly signed event holds a NUL or a lone surrogate, then it is stored (raw bytes kept), answered 200 once stored, parked with its reason and never applied', async () => {
+    const d = await newDonation(campaign, 5000);
+    const withNul = piSucceeded(d, { description: 'a\u0000b' });
+    const withSurrogate = piSucceeded(d, { metadata: { donation_id: d.id, note: '\ud800', ['k\udfff']: 'v' } });
+    const raw = JSON.stringify(withSurrogate);
+    expect(raw, 'the bytes carry the escape, as Stripe would send it').to.include('\\ud800');
+    for (const e of [withNul, withSurrogate]) {
+      const res = await sendEvent(e).expect(200);
+      expect(res.body).to.include({ received: true, duplicate: false });
+      expect((await sendEvent(e).expect(200)).body, 'a redelivery is a duplicate').to.include({ duplicate: true });
+    }
+    await waitForIdleQueues();
+    const stored = await h().db('processor_events').orderBy('received_at').select('id', 'outcome', 'processed_at', 'payload', 'raw_body');
+    expect(stored.map((r) => r.outcome)).to.deep.equal(['parked_unstorable_text', 'parked_unstorable_text']);
+    expect(stored[0].payload.data.object.description).to.equal('a\ufffdb');
+    expect(stored[1].payload.data.object.metadata).to.deep.equal({ donation_id: d.id, note: '\ufffd', 'k\ufffd': 'v' });
+    expect(stored[1].raw_body.toString('utf8')).to.equal(raw);
+    expect(await donation(d.id)).to.include({ status: 'pending', succeeded_at: null });
+    expect(await count('ledger_journals')).to.equal(0);
+  });
+
+  it('when events were refused or parked, then finance reviews them at /console/finance/events (filter, pages, CSV, both languages) and a street officer may not', async () => {
+    const a = await newDonation(campaign, 5000);
+    const b = await newDonation(campaign, 3000);
+    await sendEvent(piSucceeded({ ...b, payment_ref: a.payment_ref })).expect(200);
+    await sendEvent(piSucceeded(a, { description: 'x\u0000' })).expect(200);
+    await sendEvent(piSucceeded(a)).expect(200);
+    await waitForIdleQueues();
+    const staff = async (role: Role) => {
+      const mfa = role !== 'street_officer';
+      const user = await fakeUser(role, { password: 'correct-horse-battery', totpSecret: mfa ? 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP' : undefined });
+      return signIn(user.email, 'correct-horse-battery', mfa ? () => totp.now('JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP') : undefined);
+    };
+    const finance = await staff('association_finance');
+    const page = await finance.get('/console/finance/events');
+    expect(page.status).to.equal(200);
+    expect(page.text).to.include('支付编号与捐赠不符').and.include('内容含无法保存的字符').and.include(b.id).and.include('¥30.00');
+    expect(page.text).to.include('共 2 条');
+    const one = await finance.get('/console/finance/events?outcome=rejected_payment_ref_mismatch&lang=en');
+    expect(one.text).to.include('Payment does not match the donation').and.include(b.id).and.include('1 in all');
+    expect(one.text.match(/<ul class="review-list">[\s\S]*?<\/ul>/)![0]).to.not.include('Text that cannot be stored');
+    const csv = await finance.get('/console/finance/events.csv');
+    expect(csv.headers['content-type']).to.match(/text\/csv/);
+    expect(csv.text.trim().split('\n')).to.have.length(3);
+    expect((await finance.get('/console/finance')).text).to.include('/console/finance/events');
+    expect((await (await staff('street_officer')).get('/console/finance/events')).status).to.equal(403);
   });
 
   it('when refunds would exceed the donation, then nothing is posted', async () => {
