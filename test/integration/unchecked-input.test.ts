@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import type { Response } from 'supertest';
 import { resetDb } from '../helpers/db.js';
-import { fakeCampaign, fakeStreet, tokenFor } from '../helpers/factories.js';
+import { fakeCampaign, fakeStreet, fakeUser, tokenFor } from '../helpers/factories.js';
+import { signIn } from '../helpers/forms.js';
 import { h } from '../helpers/harness.js';
 import type { CampaignRow } from '../../server/modules/campaigns/index.js';
 import { rowSnapshot } from '../helpers/row-snapshot.js';
@@ -76,6 +77,16 @@ describe('pages given input that would reach PostgreSQL unchecked', () => {
       await h().api().get(path).set('Accept', 'text/html').expect(404).expect('Content-Type', /html/);
     });
   }
+
+  it('when staff revoke a token whose id is out of range, then nothing is revoked and they are sent back to /account, not shown a 500', async () => {
+    const user = await fakeUser('street_officer', { password: 'correct-horse-battery' });
+    const { id } = await h().c.auth.issueToken({ userId: user.id, label: 'kept' });
+    const b = await signIn(user.email, 'correct-horse-battery');
+    const res = await b.post('/account/tokens/99999999999/revoke', {}, '/account');
+    expect(res.status).to.equal(303);
+    expect(res.headers.location).to.equal('/account');
+    expect(await h().db('api_tokens').where({ id }).first('revoked_at')).to.deep.equal({ revoked_at: null });
+  });
 
   it('when a query word holds a NUL (/campaigns?q=a%00b), then the 400 page', async () => {
     await h().api().get('/campaigns?q=a%00b').set('Accept', 'text/html').expect(400).expect('Content-Type', /html/);
