@@ -2,7 +2,8 @@
 export const OUTAGE_RETRY_AFTER_SECONDS = 10;
 
 const PG_CONNECTION_CODES = new Set(['57P01', '57P02', '57P03', '53300', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND']);
-const DATABASE_MESSAGES = /^(Connection terminated|Client has encountered a connection error|Timeout acquiring a connection)/;
+/** pg's own messages for a lost connection; knex puts the failed SQL and ` - ` before them. */
+const DATABASE_MESSAGES = /(^|- )(Connection terminated|Client has encountered a connection error|Client was closed and is not queryable|timeout exceeded when trying to connect|Timeout acquiring a connection)/;
 const REDIS_MESSAGES = /enableOfflineQueue|^Connection is closed|max retries per request|^Stream isn't writeable/i;
 
 /**

@@ -7,6 +7,9 @@ import supertest from 'supertest';
 import { errorHandler } from '../../server/http/middleware/error-handler.js';
 import { i18n } from '../../server/http/middleware/i18n.js';
 import { outageOf } from '../../server/http/outage.js';
+import { createDonationsService } from '../../server/modules/donations/index.js';
+import { fakeCampaign } from '../helpers/factories.js';
+import { waitFor } from '../helpers/db.js';
 import { h } from '../helpers/harness.js';
 import { freePort } from '../helpers/redis-server.js';
 
@@ -32,6 +35,13 @@ describe('outages answer 503, other errors do not', () => {
     await h().db.raw('SELECT pg_terminate_backend(?)', [rows[0].pid]);
     expect(outageOf(await caught(() => client.query('SELECT 1'))), 'a backend terminated as by a restart').to.equal('database');
     await client.end().catch(() => undefined);
+
+    const sleeping = Promise.resolve(h().db.raw('SELECT pg_sleep(5)'));
+    sleeping.catch(() => undefined);
+    const pid = await waitFor(async () => (await h().db.raw(`SELECT pid FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(5)' AND state = 'active'`)).rows[0]?.pid, 'the sleeping query');
+    await h().db.raw('SELECT pg_terminate_backend(?)', [pid]);
+    expect(outageOf(await caught(() => sleeping)), 'a pooled query cut off as by a restart, its SQL before the message').to.equal('database');
+    expect(outageOf(new Error('SELECT * FROM donations_write_batch($1::jsonb, $2::jsonb) - Connection terminated unexpectedly')), 'a socket closed without a word, as knex reports it').to.equal('database');
   });
 
   it('when Redis cannot be reached by the fail-fast client, then the error is a Redis outage', async () => {
@@ -40,6 +50,18 @@ describe('outages answer 503, other errors do not', () => {
     await redis.connect().catch(() => undefined);
     expect(outageOf(await caught(() => redis.get('x')))).to.equal('redis');
     redis.disconnect();
+  });
+
+  it('when the database fails while a payment is being created, then the donation answers 503 (our outage), not 502 (the processor)', async () => {
+    const refused = new pg.Client({ connectionString: `postgres://postgres@127.0.0.1:${await freePort()}/x` });
+    const outage = await caught(() => refused.connect());
+    const donations = createDonationsService({
+      db: h().db, campaigns: h().c.campaigns, log: h().c.log,
+      provider: { ...h().c.provider, createPayment: () => Promise.reject(outage) },
+    });
+    const campaign = await fakeCampaign();
+    const err = await caught(() => donations.create(campaign.slug, { amount: 1000, currency: 'CNY', donor: {} }));
+    expect(err).to.equal(outage);
   });
 
   it('when the error is a bug or bad SQL, then it is no outage', async () => {

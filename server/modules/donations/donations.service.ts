@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Knex } from 'knex';
 import { UUID_PATTERN } from '../../http/schemas.js';
+import { outageOf } from '../../http/outage.js';
 import { ConflictError, ForbiddenError, NotFoundError, PaymentError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/logger.js';
 import { can, type Principal } from '../auth/index.js';
@@ -28,6 +29,7 @@ export function createDonationsService(deps: { db: Knex; campaigns: CampaignsSer
       const p = await provider.createPayment({ donationId: d.id, amountMinor: d.amount_minor, currency: d.currency, description: `Shanhui donation ${d.id}` });
       await donationsRepo.setPayment(db, d.id, { payment_ref: p.paymentRef, client_secret: p.clientSecret });
     } catch (err) {
+      if (outageOf(err)) throw err; // our own database or Redis, not the processor: 503
       log.error({ err, donationId: d.id, category: 'payments' }, 'payment creation failed');
       throw new PaymentError('errors.payment_unavailable', err);
     }

@@ -28,7 +28,7 @@ export function grantsApi(deps: { grants: GrantsService; matching: MatchingServi
   const present = async (g: GrantRow) => presentGrant(g, await grants.figures(g), await grants.scopeOf(g.id));
   const load = async (req: Request) => {
     const g = await grants.get(pathId(req, 'id'));
-    if (g.status === 'draft' && !can(req.principal, 'grant.read_draft')) throw new NotFoundError('grant');
+    if (g.status === 'draft' && !can(req.principal, 'grant.read_draft', { sponsorId: g.sponsor_id })) throw new NotFoundError('grant');
     return g;
   };
 

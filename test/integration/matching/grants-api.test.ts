@@ -120,6 +120,15 @@ describe('grants API', () => {
       expect((await h().db('grants').where({ id: draft.id }).first()).status).to.equal('draft');
     });
 
+    it("when a sponsor reads its own draft grant, then it sees it; another sponsor, or anyone without a token, gets 404", async () => {
+      const draft = await fakeGrant({ campaigns: [campaign.slug], activate: false });
+      const own = await tokenFor('sponsor', undefined, { sponsorId: draft.sponsor_id });
+      const other = await tokenFor('sponsor');
+      expect((await h().api().get(`/api/grants/${draft.id}`).set('Authorization', bearer(own)).expect(200)).body).to.include({ id: draft.id, status: 'draft' });
+      await h().api().get(`/api/grants/${draft.id}`).set('Authorization', bearer(other)).expect(404);
+      await h().api().get(`/api/grants/${draft.id}`).expect(404);
+    });
+
     for (const role of ['association_finance', 'auditor', 'street_officer', 'sponsor', 'reviewer'] as const) {
       it(`when a ${role} creates, activates, tops up, changes rules or closes, then 403 and nothing changes`, async () => {
         const street = await fakeStreet();
