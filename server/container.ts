@@ -107,7 +107,8 @@ export async function createContainer(config: Config, log: Logger, db: Knex) {
     db, ledger, provider, enqueue, log, payouts: reconciliation,
     match: { onPaid: live.onPaid, onFailed: live.onFailed, onReturned: live.onReturned, notify: live.notify },
     onDonationChanged: (d) => {
-      void donationsRepo.findById(db, d.id).then((fresh) => fresh && publisher.donationChanged(presentDonationStatus(fresh)));
+      donationsRepo.findById(db, d.id).then((fresh) => fresh && publisher.donationChanged(presentDonationStatus(fresh))).catch((err) =>
+        log.warn({ err, donationId: d.id }, 'donation status not published'));
       void publisher.campaignChanged(d.campaign_id);
     },
   });

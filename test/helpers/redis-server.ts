@@ -20,7 +20,9 @@ export async function ownRedis() {
   let child: ChildProcess | undefined;
   const self = {
     url: `redis://127.0.0.1:${port}`,
+    /** Starts it, unless it is running. */
     async start(): Promise<void> {
+      if (child && child.exitCode === null && child.signalCode === null) return;
       child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
       const probe = new Redis(self.url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
       probe.on('error', () => undefined);
