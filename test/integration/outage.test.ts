@@ -36,11 +36,14 @@ describe('outages answer 503, other errors do not', () => {
     expect(outageOf(await caught(() => client.query('SELECT 1'))), 'a backend terminated as by a restart').to.equal('database');
     await client.end().catch(() => undefined);
 
-    const sleeping = Promise.resolve(h().db.raw('SELECT pg_sleep(5)'));
+    // A pool of its own, so the harness's pool never hands out the connection cut here.
+    const own = knex({ client: 'pg', connection: h().config.DATABASE_URL, pool: { min: 0, max: 1 }, log: quiet });
+    const sleeping = Promise.resolve(own.raw(`SELECT pg_sleep(5), 'outage-test'`));
     sleeping.catch(() => undefined);
-    const pid = await waitFor(async () => (await h().db.raw(`SELECT pid FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(5)' AND state = 'active'`)).rows[0]?.pid, 'the sleeping query');
+    const pid = await waitFor(async () => (await h().db.raw(`SELECT pid FROM pg_stat_activity WHERE query LIKE '%''outage-test''' AND state = 'active'`)).rows[0]?.pid, 'the sleeping query');
     await h().db.raw('SELECT pg_terminate_backend(?)', [pid]);
     expect(outageOf(await caught(() => sleeping)), 'a pooled query cut off as by a restart, its SQL before the message').to.equal('database');
+    await own.destroy();
     expect(outageOf(new Error('SELECT * FROM donations_write_batch($1::jsonb, $2::jsonb) - Connection terminated unexpectedly')), 'a socket closed without a word, as knex reports it').to.equal('database');
   });
 
