@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
+import { withTimeout } from '../../../jobs/queues.js';
 
 /** Lock one account from one address for this long after too many consecutive failures. */
 export const LOCKOUT_SECONDS = 15 * 60;
@@ -54,11 +55,7 @@ export function createLoginLimiter(redis: Redis, prefix: string) {
       await Promise.all([byPair.delete(pair(email, ip)), byAccount.delete(account(email)), redis.del(lastFailure(email))]);
     },
     /** True when Redis, which holds sessions and these counts, answers within a second. */
-    async available(): Promise<boolean> {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), 1000)));
-      return Promise.race([redis.ping().then(() => true, () => false), timeout]).finally(() => clearTimeout(timer));
-    },
+    available: (): Promise<boolean> => withTimeout(redis.ping(), 1000, 'redis ping').then(() => true, () => false),
     /** True the first time a user presents a TOTP code in its validity window; a replayed code is refused. */
     async firstUseOfCode(userId: number, code: string): Promise<boolean> {
       return (await redis.set(`${prefix}:totp:used:${userId}:${code}`, '1', 'EX', 120, 'NX')) === 'OK';
